@@ -1,0 +1,18 @@
+// hs_dir.hpp - read a Tor HiddenServiceDir (onion-and-crypto.md §2).
+//
+// `hostname` is "<56>.onion\n"; `hs_ed25519_public_key` is 64 bytes: the
+// 32-byte header "== ed25519v1-public: type0 ==" padded with NULs, then the
+// key.  Both are read, checked to the byte, and cross-checked: the address
+// derived from the key must equal the hostname.  The secret key is never read.
+#pragma once
+
+#include <string>
+
+#include "address/onion_address.hpp"
+#include "base/result.hpp"
+
+namespace onionmx::address {
+
+[[nodiscard]] Result<OnionName> read_hs_dir(const std::string& dir);
+
+}  // namespace onionmx::address

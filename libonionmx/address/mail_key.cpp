@@ -1,0 +1,71 @@
+#include "address/mail_key.hpp"
+
+#include "address/onion_address.hpp"
+#include "base/strings.hpp"
+
+namespace onionmx::address {
+namespace {
+
+MailKey unusable(std::string reason) {
+  MailKey k;
+  k.kind = KeyKind::Unusable;
+  k.reason = std::move(reason);
+  return k;
+}
+
+// RFC 1035 lengths; labels of letters, digits, '-' and '_' (service labels
+// and some real-world hostnames carry '_').  A label may not start or end
+// with '-'.
+std::string check_domain(std::string_view d) {
+  if (d.size() > 253) return "domain longer than 253 characters";
+  std::size_t start = 0;
+  while (start <= d.size()) {
+    std::size_t end = d.find('.', start);
+    if (end == std::string_view::npos) end = d.size();
+    std::string_view label = d.substr(start, end - start);
+    if (label.empty()) return "empty label in domain";
+    if (label.size() > 63) return "label longer than 63 characters";
+    if (label.front() == '-' || label.back() == '-') return "label starts or ends with '-'";
+    for (unsigned char c : label) {
+      if (c >= 0x80) return "non-ASCII domain (IDNA is not supported; use the A-label)";
+      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      if (!ok) return "invalid character '" + printable(std::string_view(reinterpret_cast<const char*>(&c), 1)) + "' in domain";
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+MailKey parse_mail_key(std::string_view key) {
+  if (key.empty()) return unusable("empty key");
+  if (key.size() > kMaxKeyLength) return unusable("key longer than 1024 bytes");
+  if (key == "*") {
+    MailKey k;
+    k.kind = KeyKind::Wildcard;
+    k.reason = "wildcard key";
+    return k;
+  }
+  std::string_view domain = key;
+  if (auto at = key.rfind('@'); at != std::string_view::npos) domain = key.substr(at + 1);
+  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  if (domain.empty()) return unusable("no domain in key");
+  if (domain.front() == '[') {
+    MailKey k;
+    k.kind = KeyKind::AddressLiteral;
+    k.reason = "address literal";
+    return k;
+  }
+  std::string lower = ascii_lowercase(domain);
+  // Onion names skip the generic syntax check: the onion source validates
+  // them precisely and answers a permanent failure with the exact reason.
+  if (auto why = is_onion_name(lower) ? std::string() : check_domain(lower); !why.empty())
+    return unusable(std::move(why));
+  MailKey k;
+  k.kind = KeyKind::Domain;
+  k.domain = std::move(lower);
+  return k;
+}
+
+}  // namespace onionmx::address

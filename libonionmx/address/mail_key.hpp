@@ -1,0 +1,34 @@
+// mail_key.hpp - turn an MTA lookup key into the domain to route.
+//
+// Postfix sends the full recipient address in its original case
+// (mta-protocols.md §3.1); OpenSMTPD and Exim send a domain.  The domain is
+// the text after the last '@' (the whole key if there is none), ASCII
+// lower-cased, with one trailing dot stripped.  Keys that cannot name a
+// routable domain ("*", "[ip]" literals, empty, syntactically invalid,
+// non-ASCII) are classified so the caller answers "not found" without any
+// lookup.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace onionmx::address {
+
+enum class KeyKind {
+  Domain,          // `domain` holds a syntactically valid ASCII domain
+  Wildcard,        // "*": Postfix probes it; must be NOTFOUND, never TEMP
+  AddressLiteral,  // "[192.0.2.1]", "[IPv6:...]"
+  Unusable,        // empty, bad syntax, non-ASCII: `reason` says why
+};
+
+struct MailKey {
+  KeyKind kind = KeyKind::Unusable;
+  std::string domain;  // lower case, no trailing dot (Domain only)
+  std::string reason;  // why the key is not routable (non-Domain)
+};
+
+inline constexpr std::size_t kMaxKeyLength = 1024;
+
+MailKey parse_mail_key(std::string_view key);
+
+}  // namespace onionmx::address

@@ -1,0 +1,149 @@
+#include "address/onion_address.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "base/base32.hpp"
+#include "base/strings.hpp"
+#include "crypto/crypto.hpp"
+
+namespace onionmx::address {
+namespace {
+
+constexpr std::string_view kSuffix = ".onion";
+constexpr std::string_view kChecksumPrefix = ".onion checksum";
+constexpr std::size_t kMaxNameLength = 253;
+
+tl::unexpected<OnionProblem> problem(OnionError kind, std::string detail) {
+  return tl::unexpected<OnionProblem>(OnionProblem{kind, std::move(detail)});
+}
+
+std::array<std::uint8_t, 2> checksum(std::span<const std::uint8_t, 32> pk, std::uint8_t version) {
+  std::array<std::uint8_t, 15 + 32 + 1> in{};
+  std::memcpy(in.data(), kChecksumPrefix.data(), kChecksumPrefix.size());
+  std::memcpy(in.data() + 15, pk.data(), 32);
+  in[47] = version;
+  crypto::Sha3Digest md{};
+  if (!crypto::sha3_256(in, md)) return {0, 0};  // cannot match a real address
+  return {md[0], md[1]};
+}
+
+// Subdomain labels left of the address: LDH (and '_', seen in service names).
+bool valid_label(std::string_view label) noexcept {
+  if (label.empty() || label.size() > 63) return false;
+  for (char c : label) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string_view strip_dot(std::string_view s) noexcept {
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string_view onion_error_name(OnionError e) noexcept {
+  switch (e) {
+    case OnionError::NotOnion: return "not an onion name";
+    case OnionError::BadSyntax: return "bad syntax";
+    case OnionError::BadLength: return "bad length";
+    case OnionError::V2Unsupported: return "v2 unsupported";
+    case OnionError::BadBase32: return "bad base32";
+    case OnionError::BadVersion: return "bad version";
+    case OnionError::BadChecksum: return "bad checksum";
+    case OnionError::BadKey: return "bad key";
+  }
+  return "bad onion";
+}
+
+bool is_onion_name(std::string_view name) noexcept {
+  name = strip_dot(name);
+  return ends_with_label(name, "onion");
+}
+
+tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
+  std::string_view stripped = strip_dot(input);
+  if (!is_onion_name(stripped))
+    return problem(OnionError::NotOnion, "not an onion name: " + printable(input));
+  if (stripped.size() > kMaxNameLength)
+    return problem(OnionError::BadSyntax, "name longer than 253 characters");
+  for (unsigned char c : stripped)
+    if (c < 0x21 || c > 0x7e)
+      return problem(OnionError::BadSyntax, "non-printable or non-ASCII character in onion name");
+
+  std::string full = ascii_lowercase(stripped);
+  std::string_view rest(full);
+  rest.remove_suffix(kSuffix.size());  // drop ".onion"
+  if (rest.empty()) return problem(OnionError::BadLength, "empty onion address (\".onion\" alone)");
+
+  // The address is the last label before ".onion"; anything left of it is
+  // subdomain labels (kept, not validated cryptographically).
+  std::string_view label = rest;
+  std::string_view subdomains;
+  if (auto dot = rest.rfind('.'); dot != std::string_view::npos) {
+    label = rest.substr(dot + 1);
+    subdomains = rest.substr(0, dot);
+    if (subdomains.empty())
+      return problem(OnionError::BadSyntax, "empty label before the onion address");
+    std::size_t start = 0;
+    while (start <= subdomains.size()) {
+      std::size_t end = subdomains.find('.', start);
+      if (end == std::string_view::npos) end = subdomains.size();
+      if (!valid_label(subdomains.substr(start, end - start)))
+        return problem(OnionError::BadSyntax,
+                       "bad subdomain label \"" + printable(subdomains.substr(start, end - start)) +
+                           "\"");
+      start = end + 1;
+    }
+  }
+
+  if (label.size() == kV2LabelLength)
+    return problem(OnionError::V2Unsupported,
+                   "v2 onion services no longer exist (16-character address \"" +
+                       std::string(label) + "\")");
+  if (label.size() != kOnionLabelLength)
+    return problem(OnionError::BadLength, "onion address label has " +
+                                              std::to_string(label.size()) +
+                                              " characters, a v3 address has 56");
+  if (auto bad = base32::first_invalid(label); bad != std::string_view::npos)
+    return problem(OnionError::BadBase32, "character '" + printable(label.substr(bad, 1)) +
+                                              "' at position " + std::to_string(bad + 1) +
+                                              " is not base32 (a-z, 2-7)");
+  auto raw = base32::decode(label);
+  if (!raw || raw->size() != 35)
+    return problem(OnionError::BadBase32, "address does not decode to 35 bytes");
+
+  std::span<const std::uint8_t, 32> pk(raw->data(), 32);
+  const std::uint8_t version = (*raw)[34];
+  if (version != kOnionVersion)
+    return problem(OnionError::BadVersion,
+                   "version byte is " + std::to_string(version) + ", expected 3");
+  auto sum = checksum(pk, version);
+  if (sum[0] != (*raw)[32] || sum[1] != (*raw)[33])
+    return problem(OnionError::BadChecksum, "checksum does not match the public key");
+  if (!crypto::ed25519_is_valid_point(pk))
+    return problem(OnionError::BadKey,
+                   "public key is not a valid Ed25519 point of prime order "
+                   "(identity, small-order, torsion, off-curve or non-canonical)");
+
+  OnionName out;
+  out.address = std::string(label) + std::string(kSuffix);
+  std::memcpy(out.pubkey.data(), pk.data(), 32);
+  out.full = std::move(full);
+  return out;
+}
+
+std::string encode_onion(std::span<const std::uint8_t, 32> pubkey) {
+  std::array<std::uint8_t, 35> raw{};
+  std::memcpy(raw.data(), pubkey.data(), 32);
+  auto sum = checksum(pubkey, kOnionVersion);
+  raw[32] = sum[0];
+  raw[33] = sum[1];
+  raw[34] = kOnionVersion;
+  return base32::encode(raw) + std::string(kSuffix);
+}
+
+}  // namespace onionmx::address

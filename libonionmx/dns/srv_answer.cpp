@@ -1,0 +1,147 @@
+#include "dns/srv_answer.hpp"
+
+#include <algorithm>
+
+#include "address/onion_address.hpp"
+
+namespace onionmx::dns {
+namespace {
+
+SrvAnswer failure(std::string reason) {
+  SrvAnswer a;
+  a.kind = SrvAnswer::Kind::Failure;
+  a.reason = std::move(reason);
+  return a;
+}
+
+std::string rcode_text(std::uint8_t rcode) {
+  switch (rcode) {
+    case kRcodeFormErr: return "FORMERR (server could not parse the query)";
+    case kRcodeServFail: return "SERVFAIL (server failure)";
+    case kRcodeNotImp: return "NOTIMP (not implemented)";
+    case kRcodeRefused: return "REFUSED (server refuses to answer; misconfigured resolver?)";
+    default: return "rcode " + std::to_string(rcode);
+  }
+}
+
+// RFC 2308 §5: negative TTL = min(SOA TTL, SOA MINIMUM); no SOA, no caching.
+std::uint32_t negative_ttl(const Message& m) {
+  for (const auto& rr : m.authority)
+    if (rr.type == kTypeSoa && rr.soa) return std::min(rr.ttl, rr.soa->minimum);
+  return 0;
+}
+
+bool has_soa(const Message& m) {
+  return std::any_of(m.authority.begin(), m.authority.end(),
+                     [](const ResourceRecord& rr) { return rr.type == kTypeSoa; });
+}
+
+// RFC 2181 §8: a TTL with the top bit set is treated as zero.
+std::uint32_t sane_ttl(std::uint32_t ttl) { return (ttl & 0x80000000u) ? 0 : ttl; }
+
+}  // namespace
+
+SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
+  const std::string want = normalize_name(qname);
+  if (!m.qr) return failure("malformed answer: QR bit not set");
+  if (m.opcode != 0) return failure("malformed answer: opcode " + std::to_string(m.opcode));
+  if (m.qdcount != 1 || m.qname != want || m.qtype != kTypeSrv || m.qclass != kClassIn)
+    return failure("mismatched answer: question section is not " + want + " IN SRV");
+  if (m.tc) return failure("answer truncated even over TCP");
+  if (m.rcode != kRcodeNoError && m.rcode != kRcodeNxDomain) return failure(rcode_text(m.rcode));
+
+  SrvAnswer a;
+  a.authenticated = m.ad;
+  a.final_name = want;
+  std::uint32_t ttl = UINT32_MAX;
+  bool followed = false;
+  for (int hop = 0;; ++hop) {
+    auto it = std::find_if(m.answers.begin(), m.answers.end(), [&](const ResourceRecord& rr) {
+      return rr.type == kTypeCname && rr.rrclass == kClassIn && rr.name == a.final_name;
+    });
+    if (it == m.answers.end()) break;
+    if (hop >= kMaxCnameHops) return failure("CNAME chain longer than 8 hops");
+    a.notes.push_back("CNAME " + a.final_name + " -> " + it->cname);
+    ttl = std::min(ttl, sane_ttl(it->ttl));
+    a.final_name = it->cname;
+    followed = true;
+  }
+
+  for (const auto& rr : m.answers) {
+    if (rr.type != kTypeSrv || rr.rrclass != kClassIn || rr.name != a.final_name || !rr.srv)
+      continue;
+    a.records.push_back(*rr.srv);
+    ttl = std::min(ttl, sane_ttl(rr.ttl));
+  }
+
+  if (!a.records.empty()) {
+    if (m.rcode != kRcodeNoError)
+      return failure("malformed answer: NXDOMAIN with SRV records");
+    a.kind = SrvAnswer::Kind::Records;
+    a.ttl = ttl;
+    return a;
+  }
+  if (m.rcode == kRcodeNxDomain) {
+    a.kind = SrvAnswer::Kind::NoRecords;
+    a.nxdomain = true;
+    a.ttl = negative_ttl(m);
+    a.reason = "NXDOMAIN: " + a.final_name + " does not exist";
+    return a;
+  }
+  // NOERROR without SRV data at the end of a CNAME chain: an authoritative
+  // server stops at its zone edge (no SOA), a recursive one says NODATA
+  // with the target zone's SOA.
+  if (followed && !has_soa(m)) {
+    a.kind = SrvAnswer::Kind::FollowCname;
+    a.ttl = ttl;
+    return a;
+  }
+  a.kind = SrvAnswer::Kind::NoRecords;
+  a.ttl = followed ? std::min(ttl, negative_ttl(m)) : negative_ttl(m);
+  a.reason = "NODATA: no SRV record at " + a.final_name;
+  return a;
+}
+
+RouteSelection select_routes(std::vector<record::SrvRecord> records,
+                             const record::UniformRng& rnd) {
+  RouteSelection sel;
+  // RFC 2782: a single "." target means the service is decidedly not
+  // available.  Mixed with real targets, "." entries are ignored.
+  if (records.size() == 1 && records.front().target.empty()) {
+    sel.kind = RouteSelection::Kind::DecidedlyNone;
+    sel.reason = "SRV target \".\": the domain publishes that it has no onion";
+    sel.notes.push_back("target \".\": decidedly no onion service");
+    return sel;
+  }
+  record::shuffle(records, rnd);
+  auto ordered = record::order_srv(std::move(records), rnd);
+  for (auto& srv : ordered) {
+    const std::string where = "SRV " + std::to_string(srv.priority) + " " +
+                              std::to_string(srv.weight) + " " + std::to_string(srv.port) + " " +
+                              (srv.target.empty() ? "." : srv.target);
+    if (srv.target.empty()) {
+      sel.notes.push_back(where + ": dropped, \".\" mixed with other targets");
+      continue;
+    }
+    auto onion = address::parse_onion(srv.target);
+    if (!onion) {
+      sel.notes.push_back(where + ": dropped, " + onion.error().detail);
+      continue;
+    }
+    if (srv.port == 0) {
+      sel.notes.push_back(where + ": dropped, port 0");
+      continue;
+    }
+    sel.notes.push_back(where + ": accepted");
+    sel.routes.push_back(record::Route{onion->full, srv.port, srv.priority, srv.weight});
+  }
+  if (sel.routes.empty()) {
+    sel.kind = RouteSelection::Kind::NoneValid;
+    sel.reason = "no valid onion target in " + std::to_string(ordered.size()) + " SRV record(s)";
+    return sel;
+  }
+  sel.kind = RouteSelection::Kind::Routes;
+  return sel;
+}
+
+}  // namespace onionmx::dns

@@ -1,0 +1,40 @@
+// route.hpp - what a lookup produces: an ordered list of onion routes plus
+// the verdict, its origin and how long it may be cached.
+//
+// Answer.status uses the internal Status model: Ok = found, NotFound = no
+// onion route (the MTA routes normally), anything else is an error that
+// defers (never NotFound: that would send the mail over the clearnet).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.hpp"
+
+namespace onionmx::record {
+
+struct Route {
+  std::string onion;  // lower case, "[label.]*<56>.onion", validated
+  std::uint16_t port = 25;
+  std::uint16_t priority = 0;
+  std::uint16_t weight = 0;
+};
+
+// Where an answer came from; the words are the JSON `source` field.
+enum class Source { None, Local, OnionAddress, Dns, Policy };
+const char* source_name(Source s) noexcept;
+
+struct Answer {
+  Status status = Status::Internal;
+  std::string key;     // as the MTA sent it
+  std::string domain;  // lower case, no trailing dot; empty if none
+  std::vector<Route> routes;  // best first; non-empty iff status == Ok
+  Source source = Source::None;
+  std::uint32_t ttl = 0;       // seconds the answer may be cached
+  bool authenticated = false;  // DNSSEC AD bit from a trusted resolver
+  std::string reason;          // why (always set for non-Ok)
+  std::vector<std::string> explain;  // decision path, when asked for
+};
+
+}  // namespace onionmx::record
