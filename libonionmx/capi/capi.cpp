@@ -1,1 +1,377 @@
-// placeholder: being written
+// capi.cpp - the extern "C" shim: the only exported code.
+//
+// Every function is noexcept and runs its body through guard(): bad_alloc
+// becomes ONIONMX_ENOMEM, any other exception ONIONMX_EINTERNAL with its
+// message kept as the context's last error.  Nothing C++ crosses the ABI.
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "onionmx/onionmx.h"
+
+#include "address/onion_address.hpp"
+#include "base/status.hpp"
+#include "config/config.hpp"
+#include "event/loop.hpp"
+#include "proto/answer_format.hpp"
+#include "resolver/resolver.hpp"
+
+struct onionmx_ctx {
+  onionmx::config::Config config;
+  std::shared_ptr<const onionmx::proto::AnswerStyle> style;
+  bool explain = false;
+  onionmx_log_fn log = nullptr;
+  void* log_payload = nullptr;
+  std::string last_error;
+  // Declared before the resolver so it is destroyed after it: the DNS
+  // source's sockets and timers live on this loop.
+  std::unique_ptr<onionmx::event::Loop> loop;
+  std::unique_ptr<onionmx::resolver::Resolver> resolver;
+};
+
+struct onionmx_result {
+  onionmx::record::Answer answer;
+  std::shared_ptr<const onionmx::proto::AnswerStyle> style;
+  std::array<std::string, 4> formatted;
+  std::array<bool, 4> have{};
+};
+
+namespace {
+
+using onionmx::Status;
+
+int code(Status s) noexcept { return static_cast<int>(s); }
+
+void set_error(onionmx_ctx* ctx, const char* msg) noexcept {
+  if (!ctx) return;
+  try {
+    ctx->last_error = msg;
+  } catch (...) {
+    // Keep the previous message rather than fail while reporting a failure.
+  }
+}
+
+template <class F>
+int guard(onionmx_ctx* ctx, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    set_error(ctx, "out of memory");
+    return ONIONMX_ENOMEM;
+  } catch (const std::exception& e) {
+    set_error(ctx, e.what());
+    return ONIONMX_EINTERNAL;
+  } catch (...) {
+    set_error(ctx, "unknown exception");
+    return ONIONMX_EINTERNAL;
+  }
+}
+
+void copy_message(char* buf, std::size_t len, const std::string& msg) noexcept {
+  if (!buf || len == 0) return;
+  std::size_t n = std::min(len - 1, msg.size());
+  std::memcpy(buf, msg.data(), n);
+  buf[n] = '\0';
+}
+
+int apply_options(onionmx_ctx& ctx, const onionmx_options& o, std::string& err) {
+  using onionmx::config::Config;
+  if (o.version < 1 || o.version > ONIONMX_OPTIONS_VERSION) {
+    err = "unsupported onionmx_options version " + std::to_string(o.version);
+    return ONIONMX_EINVAL;
+  }
+  if (o.config_path && *o.config_path) {
+    const bool optional = (o.flags & ONIONMX_OPT_CONFIG_OPTIONAL) != 0;
+    if (optional && access(o.config_path, F_OK) != 0 && errno == ENOENT) {
+      ctx.config = Config{};
+    } else {
+      auto cfg = onionmx::config::load_config(o.config_path);
+      if (!cfg) {
+        err = cfg.error().detail;
+        return code(cfg.error().code);
+      }
+      ctx.config = std::move(*cfg);
+    }
+  }
+  auto& dns = ctx.config.resolver.dns;
+  if (o.servers) {
+    dns.servers.clear();
+    std::string_view list(o.servers);
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      std::size_t end = list.find(',', start);
+      if (end == std::string_view::npos) end = list.size();
+      auto one = onionmx::config::check_server(list.substr(start, end - start));
+      if (!one) {
+        err = one.error().detail;
+        return ONIONMX_EINVAL;
+      }
+      dns.servers.push_back(*one);
+      start = end + 1;
+    }
+  }
+  if (o.tcp == 0 || o.tcp == 1) dns.tcp = o.tcp == 1;
+  else if (o.tcp != -1) {
+    err = "tcp must be -1, 0 or 1";
+    return ONIONMX_EINVAL;
+  }
+  switch (o.dnssec) {
+    case ONIONMX_DNSSEC_CONFIG: break;
+    case ONIONMX_DNSSEC_OFF: dns.dnssec = onionmx::dns::Dnssec::Off; break;
+    case ONIONMX_DNSSEC_PREFER: dns.dnssec = onionmx::dns::Dnssec::Prefer; break;
+    case ONIONMX_DNSSEC_REQUIRE: dns.dnssec = onionmx::dns::Dnssec::Require; break;
+    default: err = "unknown dnssec policy " + std::to_string(o.dnssec); return ONIONMX_EINVAL;
+  }
+  if (o.timeout_ms != 0) {
+    if (o.timeout_ms < 100 || o.timeout_ms > 60000) {
+      err = "timeout must be between 0.1 and 60 seconds";
+      return ONIONMX_EINVAL;
+    }
+    dns.timeout = std::chrono::milliseconds(o.timeout_ms);
+  }
+  ctx.explain = (o.flags & ONIONMX_OPT_EXPLAIN) != 0;
+  ctx.log = o.log;
+  ctx.log_payload = o.log_payload;
+  return ONIONMX_OK;
+}
+
+onionmx_result* make_result(onionmx::record::Answer a,
+                            std::shared_ptr<const onionmx::proto::AnswerStyle> style) noexcept {
+  try {
+    auto r = std::make_unique<onionmx_result>();
+    r->answer = std::move(a);
+    r->style = std::move(style);
+    return r.release();
+  } catch (...) {
+    return nullptr;  // documented: the callback then receives NULL
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+ONIONMX_EXPORT const char* onionmx_version(void) { return ONIONMX_VERSION_STRING; }
+
+ONIONMX_EXPORT const char* onionmx_strerror(int status) {
+  switch (status) {
+    case ONIONMX_OK:
+    case ONIONMX_ENOTFOUND:
+    case ONIONMX_ETEMP:
+    case ONIONMX_EINVAL:
+    case ONIONMX_EBADDATA:
+    case ONIONMX_EBADSIG:
+    case ONIONMX_EIO:
+    case ONIONMX_ENOMEM:
+    case ONIONMX_EINTERNAL:
+      // status_message returns views of string literals: NUL-terminated.
+      return onionmx::status_message(static_cast<Status>(status)).data();
+    default: return "unknown status code";
+  }
+}
+
+ONIONMX_EXPORT int onionmx_status_is_temporary(int status) {
+  if (status > 0 || status < ONIONMX_EINTERNAL) return 1;  // unknown: defer
+  return onionmx::status_is_temporary(static_cast<Status>(status)) ? 1 : 0;
+}
+
+ONIONMX_EXPORT int onionmx_ctx_new(onionmx_ctx** out, const onionmx_options* opts, char* errbuf,
+                                   size_t errlen) {
+  if (!out) return ONIONMX_EINVAL;
+  *out = nullptr;
+  std::string err;
+  int rc = guard(nullptr, [&]() -> int {
+    auto ctx = std::make_unique<onionmx_ctx>();
+    onionmx_options defaults = ONIONMX_OPTIONS_INIT;
+    int r = apply_options(*ctx, opts ? *opts : defaults, err);
+    if (r != ONIONMX_OK) return r;
+    ctx->style = std::make_shared<const onionmx::proto::AnswerStyle>(ctx->config.answer);
+    ctx->loop = std::make_unique<onionmx::event::Loop>();
+    onionmx::LogSink sink;
+    if (ctx->log) {
+      sink = [fn = ctx->log, payload = ctx->log_payload](onionmx::LogLevel lvl,
+                                                         std::string_view msg) {
+        std::string m(msg);
+        fn(static_cast<int>(lvl), m.c_str(), payload);
+      };
+    }
+    auto res = onionmx::resolver::Resolver::create(*ctx->loop, ctx->config.resolver, sink);
+    if (!res) {
+      err = res.error().detail;
+      return code(res.error().code);
+    }
+    ctx->resolver = std::move(*res);
+    *out = ctx.release();
+    return ONIONMX_OK;
+  });
+  if (rc != ONIONMX_OK) copy_message(errbuf, errlen, err.empty() ? onionmx_strerror(rc) : err);
+  return rc;
+}
+
+ONIONMX_EXPORT void onionmx_ctx_free(onionmx_ctx* ctx) {
+  if (!ctx) return;
+  try {
+    std::unique_ptr<onionmx_ctx> owned(ctx);
+    owned->resolver.reset();  // completes pending lookups with ETEMP
+  } catch (...) {
+    // Destructors do not throw; user callbacks must not either.
+  }
+}
+
+ONIONMX_EXPORT const char* onionmx_ctx_last_error(const onionmx_ctx* ctx) {
+  if (!ctx) return "no context";
+  return ctx->last_error.c_str();
+}
+
+ONIONMX_EXPORT int onionmx_lookup_start(onionmx_ctx* ctx, const char* key, onionmx_lookup_cb cb,
+                                        void* payload) {
+  if (!ctx) return ONIONMX_EINVAL;
+  if (!key || !cb) {
+    set_error(ctx, "key and callback must not be NULL");
+    return ONIONMX_EINVAL;
+  }
+  return guard(ctx, [&]() -> int {
+    ctx->resolver->resolve(key, ctx->explain,
+                           [cb, payload, style = ctx->style](onionmx::record::Answer a) {
+                             cb(make_result(std::move(a), style), payload);
+                           });
+    return ONIONMX_OK;
+  });
+}
+
+ONIONMX_EXPORT int onionmx_lookup(onionmx_result** out, onionmx_ctx* ctx, const char* key) {
+  if (!out) return ONIONMX_EINVAL;
+  *out = nullptr;
+  if (!ctx) return ONIONMX_EINVAL;
+  if (!key) {
+    set_error(ctx, "key must not be NULL");
+    return ONIONMX_EINVAL;
+  }
+  return guard(ctx, [&]() -> int {
+    bool done = false;
+    onionmx_result* got = nullptr;
+    ctx->resolver->resolve(key, ctx->explain, [&](onionmx::record::Answer a) {
+      got = make_result(std::move(a), ctx->style);
+      done = true;
+    });
+    ctx->loop->run_until([&] { return done; });
+    if (!done) {
+      set_error(ctx, "lookup did not complete");
+      return ONIONMX_EINTERNAL;
+    }
+    if (!got) {
+      set_error(ctx, "out of memory");
+      return ONIONMX_ENOMEM;
+    }
+    *out = got;
+    return ONIONMX_OK;
+  });
+}
+
+ONIONMX_EXPORT int onionmx_ctx_run(onionmx_ctx* ctx) {
+  if (!ctx) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    ctx->loop->run_until([&] { return ctx->resolver->pending() == 0; });
+    return ctx->resolver->pending() == 0 ? ONIONMX_OK : ONIONMX_EINTERNAL;
+  });
+}
+
+ONIONMX_EXPORT void onionmx_result_free(onionmx_result* result) { delete result; }
+
+ONIONMX_EXPORT int onionmx_result_status(const onionmx_result* r) {
+  return r ? code(r->answer.status) : ONIONMX_EINVAL;
+}
+
+ONIONMX_EXPORT int onionmx_result_outcome(const onionmx_result* r) {
+  if (!r) return ONIONMX_TEMP;
+  switch (onionmx::outcome_of(r->answer.status)) {
+    case onionmx::Outcome::Found: return ONIONMX_FOUND;
+    case onionmx::Outcome::NotFound: return ONIONMX_NOTFOUND;
+    case onionmx::Outcome::Temp: return ONIONMX_TEMP;
+    case onionmx::Outcome::Perm: return ONIONMX_PERM;
+  }
+  return ONIONMX_TEMP;
+}
+
+ONIONMX_EXPORT const char* onionmx_result_key(const onionmx_result* r) {
+  return r ? r->answer.key.c_str() : "";
+}
+ONIONMX_EXPORT const char* onionmx_result_domain(const onionmx_result* r) {
+  return r ? r->answer.domain.c_str() : "";
+}
+ONIONMX_EXPORT const char* onionmx_result_source(const onionmx_result* r) {
+  return r ? onionmx::record::source_name(r->answer.source) : "none";
+}
+ONIONMX_EXPORT const char* onionmx_result_reason(const onionmx_result* r) {
+  if (!r) return "no result";
+  return r->answer.reason.empty() ? onionmx_strerror(code(r->answer.status))
+                                  : r->answer.reason.c_str();
+}
+ONIONMX_EXPORT uint32_t onionmx_result_ttl(const onionmx_result* r) { return r ? r->answer.ttl : 0; }
+ONIONMX_EXPORT int onionmx_result_authenticated(const onionmx_result* r) {
+  return r && r->answer.authenticated ? 1 : 0;
+}
+ONIONMX_EXPORT size_t onionmx_result_route_count(const onionmx_result* r) {
+  return r ? r->answer.routes.size() : 0;
+}
+ONIONMX_EXPORT const char* onionmx_result_route_onion(const onionmx_result* r, size_t i) {
+  return r && i < r->answer.routes.size() ? r->answer.routes[i].onion.c_str() : nullptr;
+}
+ONIONMX_EXPORT unsigned onionmx_result_route_port(const onionmx_result* r, size_t i) {
+  return r && i < r->answer.routes.size() ? r->answer.routes[i].port : 0;
+}
+ONIONMX_EXPORT size_t onionmx_result_explain_count(const onionmx_result* r) {
+  return r ? r->answer.explain.size() : 0;
+}
+ONIONMX_EXPORT const char* onionmx_result_explain(const onionmx_result* r, size_t i) {
+  return r && i < r->answer.explain.size() ? r->answer.explain[i].c_str() : nullptr;
+}
+
+ONIONMX_EXPORT const char* onionmx_result_format(onionmx_result* r, int format) {
+  if (!r || format < ONIONMX_FORMAT_TEXT || format > ONIONMX_FORMAT_OPENSMTPD) return nullptr;
+  try {
+    auto i = static_cast<std::size_t>(format);
+    if (!r->have[i]) {
+      const auto& a = r->answer;
+      switch (format) {
+        case ONIONMX_FORMAT_TEXT: r->formatted[i] = onionmx::proto::format_text(a, *r->style); break;
+        case ONIONMX_FORMAT_JSON: r->formatted[i] = onionmx::proto::format_json(a); break;
+        case ONIONMX_FORMAT_POSTFIX: r->formatted[i] = onionmx::proto::format_postfix(a, *r->style); break;
+        default: r->formatted[i] = onionmx::proto::format_opensmtpd(a, *r->style); break;
+      }
+      r->have[i] = true;
+    }
+    return r->formatted[i].c_str();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+ONIONMX_EXPORT int onionmx_onion_validate(const char* name, char* reason, size_t reasonlen) {
+  if (!name) return ONIONMX_EINVAL;
+  return guard(nullptr, [&]() -> int {
+    auto parsed = onionmx::address::parse_onion(name);
+    if (parsed) return ONIONMX_OK;
+    copy_message(reason, reasonlen, parsed.error().detail);
+    return ONIONMX_EBADDATA;
+  });
+}
+
+ONIONMX_EXPORT int onionmx_onion_encode(char* out, size_t outlen, const unsigned char* pubkey) {
+  if (!out || !pubkey || outlen < ONIONMX_ONION_ADDRESS_SIZE) return ONIONMX_EINVAL;
+  return guard(nullptr, [&]() -> int {
+    std::span<const std::uint8_t, 32> pk(pubkey, 32);
+    std::string addr = onionmx::address::encode_onion(pk);
+    // Refuse keys that parse_onion would refuse, so the output is always valid.
+    if (!onionmx::address::parse_onion(addr)) return ONIONMX_EBADDATA;
+    copy_message(out, outlen, addr);
+    return ONIONMX_OK;
+  });
+}
+
+}  // extern "C"

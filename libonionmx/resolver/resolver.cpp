@@ -1,1 +1,114 @@
-// placeholder: being written
+#include "resolver/resolver.hpp"
+
+#include "address/mail_key.hpp"
+#include "base/strings.hpp"
+#include "source/static_sources.hpp"
+
+namespace onionmx::resolver {
+
+const char* failure_policy_name(FailurePolicy p) noexcept {
+  return p == FailurePolicy::Clearnet ? "clearnet" : "defer";
+}
+
+struct Resolver::State {
+  source::Query query;
+  std::size_t index = 0;
+  std::vector<std::string> explain;
+  Callback done;
+};
+
+Resolver::Resolver(std::vector<std::unique_ptr<source::Source>> sources, FailurePolicy policy,
+                   LogSink log)
+    : sources_(std::move(sources)), policy_(policy), log_(std::move(log)) {}
+
+Result<std::unique_ptr<Resolver>> Resolver::create(event::Loop& loop, const Settings& s,
+                                                   LogSink log) {
+  std::vector<std::unique_ptr<source::Source>> sources;
+  for (const auto& name : s.order) {
+    if (name == "local") {
+      sources.push_back(std::make_unique<source::LocalDomainSource>(s.local_domains));
+    } else if (name == "onion-address") {
+      sources.push_back(std::make_unique<source::OnionAddressSource>(s.onion_port));
+    } else if (name == "dns") {
+      auto dns = dns::CaresSource::create(loop, s.dns, log);
+      if (!dns) return tl::unexpected(dns.error());
+      sources.push_back(std::move(*dns));
+    } else {
+      return fail(Status::Inval, "unknown source \"" + printable(name) + "\"");
+    }
+  }
+  return std::make_unique<Resolver>(std::move(sources), s.on_dns_failure, std::move(log));
+}
+
+void Resolver::resolve(std::string_view key, bool explain, Callback done) {
+  auto st = std::make_shared<State>();
+  st->query.key = std::string(key);
+  st->query.explain = explain;
+  st->done = std::move(done);
+  ++pending_;
+
+  const address::MailKey mk = address::parse_mail_key(key);
+  if (mk.kind != address::KeyKind::Domain) {
+    record::Answer a;
+    a.status = Status::NotFound;
+    a.source = record::Source::None;
+    a.reason = "no routable domain in key: " + mk.reason;
+    if (explain) st->explain.push_back("key: " + mk.reason + ", not looked up");
+    complete(st, std::move(a));
+    return;
+  }
+  st->query.domain = mk.domain;
+  if (explain) st->explain.push_back("key: domain " + mk.domain);
+  next(std::move(st));
+}
+
+void Resolver::next(std::shared_ptr<State> st) {
+  if (st->index >= sources_.size()) {
+    record::Answer a;
+    a.status = Status::NotFound;
+    a.source = record::Source::None;
+    a.reason = "no onion route for " + st->query.domain;
+    complete(st, std::move(a));
+    return;
+  }
+  source::Source& src = *sources_[st->index++];
+  src.lookup(st->query, [this, st, &src](source::Step step) {
+    auto& ex = step.answer.explain;
+    st->explain.insert(st->explain.end(), std::make_move_iterator(ex.begin()),
+                       std::make_move_iterator(ex.end()));
+    ex.clear();
+    if (!step.decided) {
+      next(st);
+      return;
+    }
+    record::Answer a = std::move(step.answer);
+    if (src.name() == "dns" && a.status == Status::Temp && policy_ == FailurePolicy::Clearnet) {
+      const std::string why = a.reason;
+      a = record::Answer{};
+      a.status = Status::NotFound;
+      a.source = record::Source::Policy;
+      a.reason = "DNS failure (" + why + "); on_dns_failure=clearnet: normal routing";
+      if (log_)
+        log_(LogLevel::Warning, "domain " + st->query.domain + ": " + a.reason +
+                                    " (mail may leave over the clearnet)");
+      if (st->query.explain) st->explain.push_back("policy: on_dns_failure=clearnet applied");
+    }
+    complete(st, std::move(a));
+  });
+}
+
+void Resolver::complete(const std::shared_ptr<State>& st, record::Answer a) {
+  a.key = st->query.key;
+  a.domain = st->query.domain;
+  if (st->query.explain) {
+    st->explain.insert(st->explain.end(), std::make_move_iterator(a.explain.begin()),
+                       std::make_move_iterator(a.explain.end()));
+    a.explain = std::move(st->explain);
+  }
+  if (a.status != Status::Ok) a.routes.clear();
+  --pending_;
+  Callback done = std::move(st->done);
+  done(std::move(a));
+}
+
+}  // namespace onionmx::resolver

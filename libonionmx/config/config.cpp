@@ -1,0 +1,347 @@
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "base/strings.hpp"
+
+namespace onionmx::config {
+namespace {
+
+constexpr std::size_t kMaxConfigSize = 1 << 20;
+
+class Reader {
+ public:
+  explicit Reader(const std::string& origin) : origin_(origin) {}
+
+  Error error(const toml::node* node, const std::string& key, const std::string& what) const {
+    std::string where = origin_;
+    if (node && node->source().begin.line > 0)
+      where += ":" + std::to_string(node->source().begin.line);
+    return Error{Status::Inval, where + ": " + key + ": " + what};
+  }
+
+  // Unknown keys are errors: a misspelt key must not silently keep a default.
+  Result<void> only_keys(const toml::table& t, const std::string& section,
+                         std::initializer_list<const char*> known) const {
+    for (const auto& [k, v] : t) {
+      std::string key(k.str());
+      if (std::none_of(known.begin(), known.end(), [&](const char* n) { return key == n; }))
+        return tl::unexpected(error(&v, section.empty() ? key : section + "." + key,
+                                    section.empty() ? "unknown section" : "unknown key"));
+    }
+    return {};
+  }
+
+  Result<void> get_string(const toml::table& t, const std::string& sec, const char* key,
+                          std::string& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (!n->is_string()) return tl::unexpected(error(n, sec + "." + key, "expected a string"));
+    out = *n->value<std::string>();
+    return {};
+  }
+
+  Result<void> get_bool(const toml::table& t, const std::string& sec, const char* key,
+                        bool& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (!n->is_boolean())
+      return tl::unexpected(error(n, sec + "." + key, "expected true or false"));
+    out = *n->value<bool>();
+    return {};
+  }
+
+  Result<void> get_int(const toml::table& t, const std::string& sec, const char* key,
+                       std::int64_t lo, std::int64_t hi, std::int64_t& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (!n->is_integer()) return tl::unexpected(error(n, sec + "." + key, "expected an integer"));
+    std::int64_t v = *n->value<std::int64_t>();
+    if (v < lo || v > hi)
+      return tl::unexpected(error(n, sec + "." + key,
+                                  "must be between " + std::to_string(lo) + " and " +
+                                      std::to_string(hi)));
+    out = v;
+    return {};
+  }
+
+  Result<void> get_seconds(const toml::table& t, const std::string& sec, const char* key,
+                           double lo, double hi, double& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    double v = 0;
+    if (n->is_integer())
+      v = static_cast<double>(*n->value<std::int64_t>());
+    else if (n->is_floating_point())
+      v = *n->value<double>();
+    else
+      return tl::unexpected(error(n, sec + "." + key, "expected a number of seconds"));
+    if (!(v >= lo && v <= hi))
+      return tl::unexpected(error(n, sec + "." + key,
+                                  "must be between " + std::to_string(lo) + " and " +
+                                      std::to_string(hi) + " seconds"));
+    out = v;
+    return {};
+  }
+
+  Result<void> get_strings(const toml::table& t, const std::string& sec, const char* key,
+                           std::vector<std::string>& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    const toml::array* arr = n->as_array();
+    if (!arr) return tl::unexpected(error(n, sec + "." + key, "expected an array of strings"));
+    std::vector<std::string> v;
+    for (const auto& e : *arr) {
+      if (!e.is_string())
+        return tl::unexpected(error(&e, sec + "." + key, "expected an array of strings"));
+      v.push_back(*e.value<std::string>());
+    }
+    out = std::move(v);
+    return {};
+  }
+
+  template <class E>
+  Result<void> get_enum(const toml::table& t, const std::string& sec, const char* key,
+                        std::initializer_list<std::pair<const char*, E>> choices, E& out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    std::string allowed;
+    for (auto& c : choices) allowed += (allowed.empty() ? "" : ", ") + std::string(c.first);
+    if (!n->is_string())
+      return tl::unexpected(error(n, sec + "." + key, "expected one of: " + allowed));
+    std::string v = *n->value<std::string>();
+    for (auto& c : choices)
+      if (v == c.first) {
+        out = c.second;
+        return {};
+      }
+    return tl::unexpected(
+        error(n, sec + "." + key, "\"" + printable(v) + "\" is not one of: " + allowed));
+  }
+
+ private:
+  const std::string& origin_;
+};
+
+#define ONIONMX_TRY(expr)                                      \
+  do {                                                         \
+    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
+  } while (0)
+
+bool valid_domain_entry(std::string_view d) {
+  if (!d.empty() && d.front() == '.') d.remove_prefix(1);
+  if (!d.empty() && d.back() == '.') d.remove_suffix(1);
+  if (d.empty() || d.size() > 253) return false;
+  std::size_t start = 0;
+  while (start <= d.size()) {
+    std::size_t end = d.find('.', start);
+    if (end == std::string_view::npos) end = d.size();
+    auto label = d.substr(start, end - start);
+    if (label.empty() || label.size() > 63) return false;
+    for (char c : label)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_'))
+        return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+bool valid_srv_prefix(std::string_view p) {
+  if (p.empty() || p.size() > 100 || p.front() == '.' || p.back() == '.') return false;
+  return valid_domain_entry(p);
+}
+
+bool valid_transport(std::string_view t) {
+  if (t.empty() || t.size() > 64) return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool valid_scheme(std::string_view s) {
+  static const std::set<std::string_view> known = {"smtp", "smtp+notls", "smtp+tls", "smtps",
+                                                   "lmtp"};
+  return known.count(s) != 0;
+}
+
+}  // namespace
+
+Result<std::string> check_server(std::string_view s) {
+  auto bad = [&](const std::string& why) {
+    return fail(Status::Inval, "invalid DNS server \"" + printable(s) + "\": " + why);
+  };
+  std::string host;
+  std::string port;
+  bool v6 = false;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) return bad("missing ']'");
+    host = std::string(s.substr(1, close - 1));
+    auto rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return bad("expected ':' after ']'");
+      port = std::string(rest.substr(1));
+    }
+    v6 = true;
+  } else if (std::count(s.begin(), s.end(), ':') > 1) {
+    host = std::string(s);  // bare IPv6, no port
+    v6 = true;
+  } else if (auto colon = s.find(':'); colon != std::string_view::npos) {
+    host = std::string(s.substr(0, colon));
+    port = std::string(s.substr(colon + 1));
+  } else {
+    host = std::string(s);
+  }
+  unsigned char buf[16];
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1)
+    return bad(v6 ? "not an IPv6 address" : "not an IPv4 address (names are not accepted)");
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return bad("bad port");
+    long p = std::stol(port);
+    if (p < 1 || p > 65535) return bad("port out of range");
+  } else if (s.back() == ':') {
+    return bad("empty port");
+  }
+  if (v6) return "[" + host + "]" + (port.empty() ? "" : ":" + port);
+  return host + (port.empty() ? "" : ":" + port);
+}
+
+Result<Config> parse_config(std::string_view text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return fail(Status::Inval, msg.str());
+  }
+
+  Reader rd(origin);
+  Config cfg;
+  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "answer"}));
+  auto section = [&](const char* name) -> Result<const toml::table*> {
+    const toml::node* n = root.get(name);
+    if (!n) return static_cast<const toml::table*>(nullptr);
+    if (!n->is_table()) return tl::unexpected(rd.error(n, name, "expected a [section]"));
+    return n->as_table();
+  };
+
+  auto res = section("resolver");
+  if (!res) return tl::unexpected(res.error());
+  if (const toml::table* t = *res) {
+    const std::string sec = "resolver";
+    ONIONMX_TRY(rd.only_keys(*t, sec, {"order", "local_domains", "on_dns_failure"}));
+    ONIONMX_TRY(rd.get_strings(*t, sec, "order", cfg.resolver.order));
+    std::set<std::string> seen;
+    for (const auto& s : cfg.resolver.order) {
+      const auto& known = resolver::kKnownSources;
+      if (std::none_of(std::begin(known), std::end(known), [&](const char* k) { return s == k; }))
+        return tl::unexpected(rd.error(t->get("order"), "resolver.order",
+                                       "unknown source \"" + printable(s) +
+                                           "\" (known: local, onion-address, dns)"));
+      if (!seen.insert(s).second)
+        return tl::unexpected(rd.error(t->get("order"), "resolver.order",
+                                       "source \"" + s + "\" listed twice"));
+    }
+    ONIONMX_TRY(rd.get_strings(*t, sec, "local_domains", cfg.resolver.local_domains));
+    for (const auto& d : cfg.resolver.local_domains)
+      if (!valid_domain_entry(d))
+        return tl::unexpected(rd.error(t->get("local_domains"), "resolver.local_domains",
+                                       "\"" + printable(d) + "\" is not a domain"));
+    ONIONMX_TRY(rd.get_enum<resolver::FailurePolicy>(
+        *t, sec, "on_dns_failure",
+        {{"defer", resolver::FailurePolicy::Defer}, {"clearnet", resolver::FailurePolicy::Clearnet}},
+        cfg.resolver.on_dns_failure));
+  }
+
+  auto dnss = section("dns");
+  if (!dnss) return tl::unexpected(dnss.error());
+  if (const toml::table* t = *dnss) {
+    const std::string sec = "dns";
+    auto& d = cfg.resolver.dns;
+    ONIONMX_TRY(rd.only_keys(*t, sec,
+                             {"servers", "srv_prefix", "timeout", "tries", "tcp", "dnssec",
+                              "max_ttl", "max_negative_ttl", "max_in_flight"}));
+    std::vector<std::string> servers;
+    ONIONMX_TRY(rd.get_strings(*t, sec, "servers", servers));
+    d.servers.clear();
+    for (const auto& s : servers) {
+      auto ok = check_server(s);
+      if (!ok) return tl::unexpected(rd.error(t->get("servers"), "dns.servers", ok.error().detail));
+      d.servers.push_back(*ok);
+    }
+    ONIONMX_TRY(rd.get_string(*t, sec, "srv_prefix", d.srv_prefix));
+    if (!valid_srv_prefix(d.srv_prefix))
+      return tl::unexpected(rd.error(t->get("srv_prefix"), "dns.srv_prefix",
+                                     "\"" + printable(d.srv_prefix) + "\" is not a DNS name prefix"));
+    double timeout = static_cast<double>(d.timeout.count()) / 1000.0;
+    ONIONMX_TRY(rd.get_seconds(*t, sec, "timeout", 0.1, 60.0, timeout));
+    d.timeout = std::chrono::milliseconds(static_cast<long>(timeout * 1000.0));
+    std::int64_t v = d.tries;
+    ONIONMX_TRY(rd.get_int(*t, sec, "tries", 1, 10, v));
+    d.tries = static_cast<int>(v);
+    ONIONMX_TRY(rd.get_bool(*t, sec, "tcp", d.tcp));
+    ONIONMX_TRY(rd.get_enum<dns::Dnssec>(
+        *t, sec, "dnssec",
+        {{"off", dns::Dnssec::Off}, {"prefer", dns::Dnssec::Prefer}, {"require", dns::Dnssec::Require}},
+        d.dnssec));
+    v = d.max_ttl;
+    ONIONMX_TRY(rd.get_int(*t, sec, "max_ttl", 0, 604800, v));
+    d.max_ttl = static_cast<std::uint32_t>(v);
+    v = d.max_negative_ttl;
+    ONIONMX_TRY(rd.get_int(*t, sec, "max_negative_ttl", 0, 86400, v));
+    d.max_negative_ttl = static_cast<std::uint32_t>(v);
+    v = static_cast<std::int64_t>(d.max_in_flight);
+    ONIONMX_TRY(rd.get_int(*t, sec, "max_in_flight", 1, 65536, v));
+    d.max_in_flight = static_cast<std::size_t>(v);
+  }
+
+  auto ans = section("answer");
+  if (!ans) return tl::unexpected(ans.error());
+  if (const toml::table* t = *ans) {
+    const std::string sec = "answer";
+    ONIONMX_TRY(rd.only_keys(*t, sec, {"transport", "multi_nexthop", "opensmtpd_scheme", "onion_port"}));
+    ONIONMX_TRY(rd.get_string(*t, sec, "transport", cfg.answer.transport));
+    if (!valid_transport(cfg.answer.transport))
+      return tl::unexpected(rd.error(t->get("transport"), "answer.transport",
+                                     "\"" + printable(cfg.answer.transport) +
+                                         "\" is not a Postfix master.cf service name"));
+    ONIONMX_TRY(rd.get_bool(*t, sec, "multi_nexthop", cfg.answer.multi_nexthop));
+    ONIONMX_TRY(rd.get_string(*t, sec, "opensmtpd_scheme", cfg.answer.opensmtpd_scheme));
+    if (!valid_scheme(cfg.answer.opensmtpd_scheme))
+      return tl::unexpected(rd.error(t->get("opensmtpd_scheme"), "answer.opensmtpd_scheme",
+                                     "\"" + printable(cfg.answer.opensmtpd_scheme) +
+                                         "\" is not one of: smtp, smtp+notls, smtp+tls, smtps, lmtp"));
+    std::int64_t port = cfg.resolver.onion_port;
+    ONIONMX_TRY(rd.get_int(*t, sec, "onion_port", 1, 65535, port));
+    cfg.resolver.onion_port = static_cast<std::uint16_t>(port);
+  }
+  return cfg;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Status::Io, "cannot open " + path + ": " + std::strerror(errno));
+  std::string text;
+  text.resize(kMaxConfigSize + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) return fail(Status::Io, "cannot read " + path);
+  if (text.size() > kMaxConfigSize) return fail(Status::Inval, path + ": larger than 1 MiB");
+  return parse_config(text, path);
+}
+
+}  // namespace onionmx::config

@@ -1,0 +1,34 @@
+// config.hpp - onionmx.toml(5): one TOML file read by every tool.
+//
+// Every key has a documented default (docs/configuration.md); unknown
+// sections or keys, wrong types and out-of-range values are errors that
+// name the file, the line and the key, so a typo never silently changes
+// routing.  Parsing never throws (toml++ errors are caught here).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+#include "proto/answer_format.hpp"
+#include "resolver/resolver.hpp"
+
+namespace onionmx::config {
+
+inline constexpr const char* kDefaultPath = "/etc/onionmx/onionmx.toml";
+
+struct Config {
+  resolver::Settings resolver;
+  proto::AnswerStyle answer;
+};
+
+// `origin` names the text in messages (a path, or "<string>").
+[[nodiscard]] Result<Config> parse_config(std::string_view text, const std::string& origin);
+// Io if the file cannot be read, Inval for any content error.
+[[nodiscard]] Result<Config> load_config(const std::string& path);
+
+// "ip", "ip:port", "[ipv6]", "[ipv6]:port" -> the same, checked.  Bare IPv6
+// without brackets is accepted when it has no port.  Inval otherwise.
+[[nodiscard]] Result<std::string> check_server(std::string_view server);
+
+}  // namespace onionmx::config

@@ -1,0 +1,69 @@
+// resolver.hpp - key -> answer: the chain of sources and the failure policy.
+//
+// A key is turned into a domain first (address/mail_key): "*", "[ip]" and
+// keys with no usable domain are "not found" without any lookup.  Then the
+// sources are asked in the configured order (default: local domains, onion
+// recipients, DNS) until one decides.  The failure policy applies to DNS
+// failures only: `defer` (default) answers a temporary failure; `clearnet`
+// must be chosen explicitly, answers "not found" (normal routing) and logs
+// a warning on every use.  No other path turns an error into "not found".
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/log.hpp"
+#include "base/result.hpp"
+#include "dns/cares_source.hpp"
+#include "event/loop.hpp"
+#include "record/route.hpp"
+#include "source/source.hpp"
+
+namespace onionmx::resolver {
+
+enum class FailurePolicy { Defer, Clearnet };
+const char* failure_policy_name(FailurePolicy p) noexcept;
+
+inline constexpr const char* kKnownSources[] = {"local", "onion-address", "dns"};
+
+struct Settings {
+  std::vector<std::string> order = {"local", "onion-address", "dns"};
+  std::vector<std::string> local_domains;
+  FailurePolicy on_dns_failure = FailurePolicy::Defer;
+  std::uint16_t onion_port = 25;  // port for user@<onion> recipients
+  dns::DnsConfig dns;
+};
+
+class Resolver {
+ public:
+  using Callback = std::function<void(record::Answer)>;
+
+  Resolver(std::vector<std::unique_ptr<source::Source>> sources, FailurePolicy policy,
+           LogSink log);
+  // Builds the sources named in settings.order, in that order.
+  [[nodiscard]] static Result<std::unique_ptr<Resolver>> create(event::Loop& loop,
+                                                                const Settings& settings,
+                                                                LogSink log);
+
+  // `done` runs exactly once: at once for answers that need no network,
+  // else from the event loop.
+  void resolve(std::string_view key, bool explain, Callback done);
+
+  // Lookups that have not completed yet (all sources).
+  std::size_t pending() const noexcept { return pending_; }
+
+ private:
+  struct State;
+  void next(std::shared_ptr<State> st);
+  void complete(const std::shared_ptr<State>& st, record::Answer a);
+
+  std::vector<std::unique_ptr<source::Source>> sources_;
+  FailurePolicy policy_;
+  LogSink log_;
+  std::size_t pending_ = 0;
+};
+
+}  // namespace onionmx::resolver

@@ -1,0 +1,39 @@
+// source.hpp - a source of onion routes, one link of the resolver's chain.
+//
+// The resolver asks its sources in the configured order.  A source either
+// decides (found, not found, or an error) or passes to the next one; either
+// way it may add explain lines.  Sources may answer at once (local domains,
+// onion recipients) or later from the event loop (DNS).  The callback runs
+// exactly once.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "base/log.hpp"
+#include "record/route.hpp"
+
+namespace onionmx::source {
+
+struct Query {
+  std::string key;     // as the MTA sent it
+  std::string domain;  // lower case, syntactically valid
+  bool explain = false;
+};
+
+struct Step {
+  bool decided = false;
+  record::Answer answer;  // meaningful when decided; explain lines always
+};
+
+using StepCallback = std::function<void(Step)>;
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual std::string_view name() const = 0;
+  virtual void lookup(const Query& q, StepCallback done) = 0;
+};
+
+}  // namespace onionmx::source
