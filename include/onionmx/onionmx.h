@@ -119,10 +119,11 @@ typedef struct onionmx_options {
   unsigned timeout_ms;     /**< override: time budget of one lookup; 0: config */
   onionmx_log_fn log;      /**< NULL: messages are dropped */
   void *log_payload;
+  const char *config_text; /**< TOML text used instead of config_path; NULL: none */
 } onionmx_options;
 
 #define ONIONMX_OPTIONS_INIT \
-  { ONIONMX_OPTIONS_VERSION, 0u, NULL, NULL, -1, ONIONMX_DNSSEC_CONFIG, 0u, NULL, NULL }
+  { ONIONMX_OPTIONS_VERSION, 0u, NULL, NULL, -1, ONIONMX_DNSSEC_CONFIG, 0u, NULL, NULL, NULL }
 
 typedef struct onionmx_ctx onionmx_ctx;
 typedef struct onionmx_result onionmx_result;

@@ -85,7 +85,14 @@ int apply_options(onionmx_ctx& ctx, const onionmx_options& o, std::string& err) 
     err = "unsupported onionmx_options version " + std::to_string(o.version);
     return ONIONMX_EINVAL;
   }
-  if (o.config_path && *o.config_path) {
+  if (o.config_text) {
+    auto cfg = onionmx::config::parse_config(o.config_text, "<config_text>");
+    if (!cfg) {
+      err = cfg.error().detail;
+      return code(cfg.error().code);
+    }
+    ctx.config = std::move(*cfg);
+  } else if (o.config_path && *o.config_path) {
     const bool optional = (o.flags & ONIONMX_OPT_CONFIG_OPTIONAL) != 0;
     if (optional && access(o.config_path, F_OK) != 0 && errno == ENOENT) {
       ctx.config = Config{};
