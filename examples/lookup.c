@@ -35,7 +35,10 @@ int main(int argc, char **argv) {
       onionmx_ctx_free(ctx);
       return 2;
     }
-    printf("%s\t%s\n", onionmx_result_key(res), onionmx_result_format(res, ONIONMX_FORMAT_POSTFIX));
+    {
+      const char *answer = onionmx_result_format(res, ONIONMX_FORMAT_POSTFIX);
+      printf("%s\t%s\n", onionmx_result_key(res), answer ? answer : "TEMP out of memory");
+    }
     onionmx_result_free(res);
   }
   onionmx_ctx_free(ctx);

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
       if (rc != ONIONMX_OK) return 2;
     }
     ctx.run();
-    for (const auto& a : answers) std::puts(a.json.c_str());
+    for (const auto& a : answers) std::puts(a.formatted(onionmx::Format::Json).c_str());
   } catch (const onionmx::Error& e) {
     std::fprintf(stderr, "onionmx: %s\n", e.what());
     return 2;

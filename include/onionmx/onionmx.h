@@ -205,6 +205,10 @@ ONIONMX_EXPORT size_t onionmx_result_route_count(const onionmx_result *result);
 ONIONMX_EXPORT const char *onionmx_result_route_onion(const onionmx_result *result, size_t i);
 /** Port of route i, or 0 if out of range. */
 ONIONMX_EXPORT unsigned onionmx_result_route_port(const onionmx_result *result, size_t i);
+/** SRV priority of route i (0 for non-DNS routes or out of range). */
+ONIONMX_EXPORT unsigned onionmx_result_route_priority(const onionmx_result *result, size_t i);
+/** SRV weight of route i (0 for non-DNS routes or out of range). */
+ONIONMX_EXPORT unsigned onionmx_result_route_weight(const onionmx_result *result, size_t i);
 /** Number of decision-path lines (ONIONMX_OPT_EXPLAIN). */
 ONIONMX_EXPORT size_t onionmx_result_explain_count(const onionmx_result *result);
 /** Decision-path line i, or NULL if out of range. */

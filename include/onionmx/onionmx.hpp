@@ -52,6 +52,8 @@ struct Options {
 struct Route {
   std::string onion;
   unsigned port = 25;
+  unsigned priority = 0;  // SRV priority and weight (0 for non-DNS routes)
+  unsigned weight = 0;
 };
 
 struct Lookup {
@@ -65,24 +67,22 @@ struct Lookup {
   std::uint32_t ttl = 0;
   bool authenticated = false;
   std::vector<std::string> explain;
-  // The answer rendered in each format.
-  std::string text, json, postfix, opensmtpd;
 
-  const std::string& formatted(Format f) const noexcept {
-    switch (f) {
-      case Format::Json: return json;
-      case Format::Postfix: return postfix;
-      case Format::OpenSmtpd: return opensmtpd;
-      case Format::Text: break;
-    }
-    return text;
+  // The answer in one of the formats (rendered on first use).
+  std::string formatted(Format f) const {
+    if (!native_) return key + ": " + reason;
+    const char* s = onionmx_result_format(native_.get(), static_cast<int>(f));
+    return s ? std::string(s) : key + ": " + reason;
   }
+
+  std::shared_ptr<onionmx_result> native_;  // the C result behind this answer
 };
 
 namespace detail {
 inline std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
-// Copies a C result into std types and frees it.
+// Copies a C result into std types; the result itself is kept (shared) for
+// formatting and freed with the last copy.
 inline Lookup take(onionmx_result* r) {
   Lookup out;
   if (!r) {
@@ -90,7 +90,7 @@ inline Lookup take(onionmx_result* r) {
     out.reason = "out of memory";
     return out;
   }
-  std::unique_ptr<onionmx_result, decltype(&onionmx_result_free)> guard(r, &onionmx_result_free);
+  out.native_.reset(r, &onionmx_result_free);
   out.status = onionmx_result_status(r);
   out.outcome = static_cast<Outcome>(onionmx_result_outcome(r));
   out.key = str(onionmx_result_key(r));
@@ -100,13 +100,10 @@ inline Lookup take(onionmx_result* r) {
   out.ttl = onionmx_result_ttl(r);
   out.authenticated = onionmx_result_authenticated(r) != 0;
   for (size_t i = 0, n = onionmx_result_route_count(r); i < n; ++i)
-    out.routes.push_back(Route{str(onionmx_result_route_onion(r, i)), onionmx_result_route_port(r, i)});
+    out.routes.push_back(Route{str(onionmx_result_route_onion(r, i)), onionmx_result_route_port(r, i),
+                               onionmx_result_route_priority(r, i), onionmx_result_route_weight(r, i)});
   for (size_t i = 0, n = onionmx_result_explain_count(r); i < n; ++i)
     out.explain.push_back(str(onionmx_result_explain(r, i)));
-  out.text = str(onionmx_result_format(r, ONIONMX_FORMAT_TEXT));
-  out.json = str(onionmx_result_format(r, ONIONMX_FORMAT_JSON));
-  out.postfix = str(onionmx_result_format(r, ONIONMX_FORMAT_POSTFIX));
-  out.opensmtpd = str(onionmx_result_format(r, ONIONMX_FORMAT_OPENSMTPD));
   return out;
 }
 }  // namespace detail

@@ -332,6 +332,12 @@ ONIONMX_EXPORT const char* onionmx_result_route_onion(const onionmx_result* r, s
 ONIONMX_EXPORT unsigned onionmx_result_route_port(const onionmx_result* r, size_t i) {
   return r && i < r->answer.routes.size() ? r->answer.routes[i].port : 0;
 }
+ONIONMX_EXPORT unsigned onionmx_result_route_priority(const onionmx_result* r, size_t i) {
+  return r && i < r->answer.routes.size() ? r->answer.routes[i].priority : 0;
+}
+ONIONMX_EXPORT unsigned onionmx_result_route_weight(const onionmx_result* r, size_t i) {
+  return r && i < r->answer.routes.size() ? r->answer.routes[i].weight : 0;
+}
 ONIONMX_EXPORT size_t onionmx_result_explain_count(const onionmx_result* r) {
   return r ? r->answer.explain.size() : 0;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -17,6 +18,12 @@ namespace onionmx::config {
 namespace {
 
 constexpr std::size_t kMaxConfigSize = 1 << 20;
+
+std::string seconds_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 class Reader {
  public:
@@ -87,8 +94,8 @@ class Reader {
       return tl::unexpected(error(n, sec + "." + key, "expected a number of seconds"));
     if (!(v >= lo && v <= hi))
       return tl::unexpected(error(n, sec + "." + key,
-                                  "must be between " + std::to_string(lo) + " and " +
-                                      std::to_string(hi) + " seconds"));
+                                  "must be between " + seconds_text(lo) + " and " +
+                                      seconds_text(hi) + " seconds"));
     out = v;
     return {};
   }
@@ -245,6 +252,9 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
     const std::string sec = "resolver";
     ONIONMX_TRY(rd.only_keys(*t, sec, {"order", "local_domains", "on_dns_failure"}));
     ONIONMX_TRY(rd.get_strings(*t, sec, "order", cfg.resolver.order));
+    if (cfg.resolver.order.empty())
+      return tl::unexpected(rd.error(t->get("order"), "resolver.order",
+                                     "must list at least one source"));
     std::set<std::string> seen;
     for (const auto& s : cfg.resolver.order) {
       const auto& known = resolver::kKnownSources;

@@ -41,7 +41,6 @@ struct CaresSource::Request {
   bool authenticated = true;           // AND over every answer of the chain
   bool started = false;
   std::vector<std::string> explain;
-  std::unique_ptr<event::Timer> deadline;
 };
 
 namespace {
@@ -65,6 +64,8 @@ std::string ares_failure(int status, int timeouts, const std::string& servers) {
     default: return std::string("DNS error: ") + ares_strerror(status);
   }
 }
+
+constexpr std::uint16_t kUdpPayloadSize = 1232;  // DNS flag day 2020
 
 std::string join(const std::vector<std::string>& v) {
   if (v.empty()) return "the system resolvers";
@@ -95,6 +96,7 @@ Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop, DnsC
     ares_process_fd(s->channel_->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     s->arm_timer();
   });
+  self->deadline_timer_ = std::make_unique<event::Timer>(loop, [s = self.get()] { s->on_deadline(); });
 
   const auto& c = self->cfg_;
   // c-ares doubles the per-try timeout on each round: t + 2t + 4t ... so
@@ -106,7 +108,13 @@ Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop, DnsC
     static_cast<CaresSource*>(data)->on_sock_state(static_cast<int>(fd), r != 0, w != 0);
   };
   o.sock_state_cb_data = self.get();
-  o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | (c.tcp ? ARES_FLAG_USEVC : 0);
+  // ARES_FLAG_EDNS + ednspsz: without them c-ares 1.18 reads at most 512
+  // bytes over UDP and retries every larger answer over TCP, although our
+  // queries offer 1232.  (Our queries carry their own OPT RR.)
+  o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS |
+            (c.tcp ? ARES_FLAG_USEVC : 0);
+  o.ednspsz = kUdpPayloadSize;
+  mask |= ARES_OPT_EDNSPSZ;
   o.timeout = static_cast<int>(std::max<long>(50, static_cast<long>(c.timeout.count()) / rounds));
   o.tries = std::clamp(c.tries, 1, 10);
 #ifdef ARES_OPT_QUERY_CACHE
@@ -174,6 +182,9 @@ void CaresSource::lookup(const source::Query& q, source::StepCallback done) {
   req->qname = cfg_.srv_prefix + "." + q.domain;
   const auto serial = req->serial;
   requests_.emplace(serial, std::move(req));
+  // The budget covers time spent waiting for an in-flight slot too.
+  if (deadlines_.empty()) deadline_timer_->arm(cfg_.timeout);
+  deadlines_.emplace_back(std::chrono::steady_clock::now() + cfg_.timeout, serial);
   if (requests_.size() - queue_.size() > cfg_.max_in_flight) {
     queue_.push_back(serial);
     return;
@@ -186,22 +197,43 @@ void CaresSource::start(std::uint64_t serial) {
   if (it == requests_.end()) return;
   Request& r = *it->second;
   r.started = true;
-  r.deadline = std::make_unique<event::Timer>(loop_, [this, serial] {
-    clear_retired();
-    fail_temp(serial, "DNS timeout: no usable answer within " +
-                          std::to_string(cfg_.timeout.count()) + " ms");
-  });
-  r.deadline->arm(cfg_.timeout);
   send_query(r);
+}
+
+void CaresSource::on_deadline() {
+  clear_retired();
+  const auto now = std::chrono::steady_clock::now();
+  while (!deadlines_.empty() && deadlines_.front().first <= now) {
+    const auto serial = deadlines_.front().second;
+    deadlines_.pop_front();
+    // Completed lookups are skipped here rather than searched for on
+    // completion: the queue stays O(1) per lookup.
+    if (requests_.count(serial))
+      fail_temp(serial, "DNS timeout: no usable answer within " +
+                            std::to_string(cfg_.timeout.count()) + " ms");
+  }
+  if (!deadlines_.empty())
+    deadline_timer_->arm(std::chrono::duration_cast<std::chrono::microseconds>(
+        deadlines_.front().first - now));
+}
+
+std::uint16_t CaresSource::next_id() {
+  // Query IDs must be unpredictable (RFC 5452); one getrandom per 256 IDs.
+  if (id_pool_used_ + 2 > id_pool_.size()) {
+    crypto::random_bytes(id_pool_);
+    id_pool_used_ = 0;
+  }
+  auto id = static_cast<std::uint16_t>((id_pool_[id_pool_used_] << 8) | id_pool_[id_pool_used_ + 1]);
+  id_pool_used_ += 2;
+  return id;
 }
 
 void CaresSource::send_query(Request& r) {
   QueryOptions qo;
+  qo.udp_payload_size = kUdpPayloadSize;
   qo.dnssec_ok = cfg_.dnssec != Dnssec::Off;
   qo.authentic_data = cfg_.dnssec != Dnssec::Off;
-  std::array<std::uint8_t, 2> idb{};
-  crypto::random_bytes(idb);
-  r.id = static_cast<std::uint16_t>((idb[0] << 8) | idb[1]);
+  r.id = next_id();
   auto q = build_query(r.id, r.qname, kTypeSrv, qo);
   if (!q) {
     // The owner name cannot exist in DNS (too long, empty label): nothing
@@ -251,6 +283,12 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
   if (r.query.explain) {
     for (auto& n : ans.notes) r.explain.push_back("dns: " + n);
   }
+  // One CNAME budget for the whole chain: hops inside answers plus re-queries.
+  r.hops += static_cast<int>(ans.notes.size());
+  if (r.hops > kMaxCnameHops) {
+    fail_temp(serial, "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " hops");
+    return;
+  }
   r.authenticated = r.authenticated && ans.authenticated && cfg_.dnssec != Dnssec::Off;
 
   record::Answer a;
@@ -261,10 +299,6 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
       return;
     case SrvAnswer::Kind::FollowCname:
       r.ttl_cap = std::min(r.ttl_cap, ans.ttl);
-      if (++r.hops > kMaxCnameHops) {
-        fail_temp(serial, "CNAME chain longer than 8 hops");
-        return;
-      }
       if (address::is_onion_name(ans.final_name)) {
         fail_temp(serial, "CNAME points into .onion; not sent to DNS (RFC 7686)");
         return;
@@ -294,12 +328,13 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
     for (auto& n : sel.notes) r.explain.push_back("dns: " + n);
   for (const auto& n : sel.notes)
     if (n.find(": dropped,") != std::string::npos)
-      log(LogLevel::Warning, "domain " + r.query.domain + ": " + n);
+      log(LogLevel::Info, "domain " + r.query.domain + ": " + n);
 
   a.ttl = ttl;
   a.authenticated = r.authenticated;
   if (sel.kind != RouteSelection::Kind::Routes) {
     a.status = Status::NotFound;
+    a.ttl = std::min(ttl, cfg_.max_negative_ttl);
     a.reason = sel.reason;
     finish(serial, std::move(a));
     return;
@@ -317,12 +352,18 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
   finish(serial, std::move(a));
 }
 
+std::string CaresSource::lookup_domain(std::uint64_t serial) const {
+  auto it = requests_.find(serial);
+  return it == requests_.end() ? std::string("?") : it->second->query.domain;
+}
+
 void CaresSource::fail_temp(std::uint64_t serial, std::string reason) {
   record::Answer a;
   a.status = Status::Temp;
   a.source = record::Source::Dns;
   a.reason = std::move(reason);
-  if (!shutting_down_) log(LogLevel::Warning, a.reason);
+  // The answer carries the reason to the MTA; the log is for trends.
+  if (!shutting_down_) log(LogLevel::Info, "domain " + lookup_domain(serial) + ": " + a.reason);
   finish(serial, std::move(a));
 }
 
@@ -332,7 +373,6 @@ void CaresSource::finish(std::uint64_t serial, record::Answer answer) {
   std::unique_ptr<Request> r = std::move(it->second);
   requests_.erase(it);
   if (!r->started) queue_.erase(std::remove(queue_.begin(), queue_.end(), serial), queue_.end());
-  if (r->deadline) r->deadline->disarm();
   if (r->query.explain) {
     if (answer.status == Status::Temp) r->explain.push_back("dns: temporary failure: " + answer.reason);
     answer.explain.insert(answer.explain.begin(), r->explain.begin(), r->explain.end());
@@ -346,9 +386,6 @@ void CaresSource::finish(std::uint64_t serial, record::Answer answer) {
   source::Step step;
   step.decided = true;
   step.answer = std::move(answer);
-  // The deadline timer may be the caller of this very function: retire it
-  // instead of destroying it inside its own callback.
-  if (r->deadline) retired_timers_.push_back(std::move(r->deadline));
   r->done(std::move(step));
 }
 
@@ -366,7 +403,6 @@ void CaresSource::on_sock_state(int fd, bool readable, bool writable) {
 
 void CaresSource::clear_retired() {
   retired_.clear();
-  retired_timers_.clear();
 }
 
 void CaresSource::on_io(int fd, bool readable, bool writable) {

@@ -12,6 +12,7 @@
 // server, malformed or mismatched answer -> temporary failure.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -41,7 +42,9 @@ struct DnsConfig {
   std::string srv_prefix = "_onion-mx._tcp";
   std::uint32_t max_ttl = 86400;
   std::uint32_t max_negative_ttl = 3600;
-  std::size_t max_in_flight = 1024;
+  // Bounded so a burst of answers fits the UDP socket's receive buffer
+  // (Linux default ~208 KiB): beyond it the kernel drops answers.
+  std::size_t max_in_flight = 128;
 };
 
 class CaresSource final : public source::Source {
@@ -69,6 +72,9 @@ class CaresSource final : public source::Source {
   void on_answer(std::uint64_t serial, int status, int timeouts, const unsigned char* abuf,
                  int alen);
   void clear_retired();
+  void on_deadline();
+  std::uint16_t next_id();
+  std::string lookup_domain(std::uint64_t serial) const;
   void finish(std::uint64_t serial, record::Answer answer);
   void fail_temp(std::uint64_t serial, std::string reason);
   void on_io(int fd, bool readable, bool writable);
@@ -83,10 +89,14 @@ class CaresSource final : public source::Source {
   std::unique_ptr<Channel> channel_;
   std::unique_ptr<event::Timer> ares_timer_;
   std::map<int, std::unique_ptr<event::IoWatch>> watches_;
-  // Watches and timers are freed at the next top-level callback, never
-  // inside their own.
+  // Watches are freed at the next top-level callback, never inside their own.
   std::vector<std::unique_ptr<event::IoWatch>> retired_;
-  std::vector<std::unique_ptr<event::Timer>> retired_timers_;
+  // Every lookup has the same budget, so deadlines expire in start order:
+  // one queue and one timer serve them all.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> deadlines_;
+  std::unique_ptr<event::Timer> deadline_timer_;
+  std::array<std::uint8_t, 512> id_pool_{};
+  std::size_t id_pool_used_ = 512;
   std::unordered_map<std::uint64_t, std::unique_ptr<Request>> requests_;
   std::deque<std::uint64_t> queue_;  // waiting for an in-flight slot
   std::uint64_t next_serial_ = 1;

@@ -25,12 +25,6 @@ std::string rcode_text(std::uint8_t rcode) {
 }
 
 // RFC 2308 §5: negative TTL = min(SOA TTL, SOA MINIMUM); no SOA, no caching.
-std::uint32_t negative_ttl(const Message& m) {
-  for (const auto& rr : m.authority)
-    if (rr.type == kTypeSoa && rr.soa) return std::min(rr.ttl, rr.soa->minimum);
-  return 0;
-}
-
 bool has_soa(const Message& m) {
   return std::any_of(m.authority.begin(), m.authority.end(),
                      [](const ResourceRecord& rr) { return rr.type == kTypeSoa; });
@@ -38,6 +32,12 @@ bool has_soa(const Message& m) {
 
 // RFC 2181 §8: a TTL with the top bit set is treated as zero.
 std::uint32_t sane_ttl(std::uint32_t ttl) { return (ttl & 0x80000000u) ? 0 : ttl; }
+
+std::uint32_t negative_ttl(const Message& m) {
+  for (const auto& rr : m.authority)
+    if (rr.type == kTypeSoa && rr.soa) return std::min(sane_ttl(rr.ttl), sane_ttl(rr.soa->minimum));
+  return 0;
+}
 
 }  // namespace
 
@@ -84,7 +84,7 @@ SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
   if (m.rcode == kRcodeNxDomain) {
     a.kind = SrvAnswer::Kind::NoRecords;
     a.nxdomain = true;
-    a.ttl = negative_ttl(m);
+    a.ttl = followed ? std::min(ttl, negative_ttl(m)) : negative_ttl(m);
     a.reason = "NXDOMAIN: " + a.final_name + " does not exist";
     return a;
   }

@@ -19,7 +19,12 @@ struct Resolver::State {
 
 Resolver::Resolver(std::vector<std::unique_ptr<source::Source>> sources, FailurePolicy policy,
                    LogSink log)
-    : sources_(std::move(sources)), policy_(policy), log_(std::move(log)) {}
+    : policy_(policy), log_(std::move(log)), sources_(std::move(sources)) {}
+
+Resolver::~Resolver() {
+  shutting_down_ = true;
+  sources_.clear();
+}
 
 Result<std::unique_ptr<Resolver>> Resolver::create(event::Loop& loop, const Settings& s,
                                                    LogSink log) {
@@ -82,7 +87,8 @@ void Resolver::next(std::shared_ptr<State> st) {
       return;
     }
     record::Answer a = std::move(step.answer);
-    if (src.name() == "dns" && a.status == Status::Temp && policy_ == FailurePolicy::Clearnet) {
+    if (src.name() == "dns" && a.status == Status::Temp && policy_ == FailurePolicy::Clearnet &&
+        !shutting_down_) {
       const std::string why = a.reason;
       a = record::Answer{};
       a.status = Status::NotFound;

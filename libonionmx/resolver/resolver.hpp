@@ -43,6 +43,11 @@ class Resolver {
 
   Resolver(std::vector<std::unique_ptr<source::Source>> sources, FailurePolicy policy,
            LogSink log);
+  // Pending lookups complete with a temporary failure (never the clearnet
+  // policy: shutting down is not a DNS failure).
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
   // Builds the sources named in settings.order, in that order.
   [[nodiscard]] static Result<std::unique_ptr<Resolver>> create(event::Loop& loop,
                                                                 const Settings& settings,
@@ -60,10 +65,12 @@ class Resolver {
   void next(std::shared_ptr<State> st);
   void complete(const std::shared_ptr<State>& st, record::Answer a);
 
-  std::vector<std::unique_ptr<source::Source>> sources_;
+  // Declared before sources_ so they outlive the sources' final callbacks.
   FailurePolicy policy_;
   LogSink log_;
   std::size_t pending_ = 0;
+  bool shutting_down_ = false;
+  std::vector<std::unique_ptr<source::Source>> sources_;
 };
 
 }  // namespace onionmx::resolver

@@ -25,15 +25,15 @@ int main() {
   auto found = ctx.lookup("User@AOQQPP7TZYIL4HLQ3UMOOS6ATFT6JVRQTOSQ2XY53SDGIESVGG4BQEAD.onion");
   CHECK(found.outcome == onionmx::Outcome::Found);
   CHECK(found.routes.size() == 1 && found.routes[0].port == 25);
-  CHECK(found.postfix == "OK smtptor:[aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion]:25");
+  CHECK(found.formatted(onionmx::Format::Postfix) == "OK smtptor:[aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion]:25");
   CHECK(found.source == "onion-address" && !found.explain.empty());
 
   auto local = ctx.lookup("postmaster@example.org");
   CHECK(local.outcome == onionmx::Outcome::NotFound && local.source == "local");
-  CHECK(local.postfix == "NOTFOUND ");
+  CHECK(local.formatted(onionmx::Format::Postfix) == "NOTFOUND ");
 
   auto bad = ctx.lookup("x@expyuzz4wqqyqhjn.onion");
-  CHECK(bad.outcome == onionmx::Outcome::Perm && bad.postfix.rfind("PERM ", 0) == 0);
+  CHECK(bad.outcome == onionmx::Outcome::Perm && bad.formatted(onionmx::Format::Postfix).rfind("PERM ", 0) == 0);
 
   int completed = 0;
   for (const char* k : {"a@example.org", "*", "b@[192.0.2.1]"}) {

@@ -56,8 +56,7 @@ int severity(onionmx::Outcome o) {
 int combine(int a, int b) { return std::max(a, b); }
 
 void print(const onionmx::Lookup& r, onionmx::Format fmt, bool explain) {
-  std::string line = r.formatted(fmt);
-  if (line.empty()) line = r.key + ": " + r.reason;  // formatting failed (out of memory)
+  const std::string line = r.formatted(fmt);
   std::fputs(line.c_str(), stdout);
   std::fputc('\n', stdout);
   // JSON carries the decision path in its `explain` field.
@@ -85,7 +84,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json", "postfix", "opensmtpd"}));
   app.add_option("--config", config, "Configuration file (default /etc/onionmx/onionmx.toml if it exists)");
   app.add_option("--server", servers, "DNS server IP[:PORT], repeatable (default: config, else resolv.conf)")
-      ->take_all();
+      ->allow_extra_args(false);  // one value per --server, so keys after it stay keys
   app.add_flag("--tcp", tcp, "Query DNS over TCP only");
   app.add_option("--dnssec", dnssec, "DNSSEC policy")->check(CLI::IsMember({"off", "prefer", "require"}));
   app.add_option("--timeout", timeout, "Time budget of one lookup in seconds")->check(CLI::Range(0.1, 60.0));
@@ -158,6 +157,11 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (all.empty()) {
+    std::fprintf(stderr, "onionmx-lookup: no keys on standard input\n");
+    return kExitPermOrUsage;
+  }
+
   std::optional<onionmx::Context> ctx;
   try {
     ctx.emplace(opts);
@@ -189,7 +193,6 @@ int main(int argc, char** argv) {
       failed.status = rc;
       failed.outcome = onionmx_status_is_temporary(rc) ? onionmx::Outcome::Temp : onionmx::Outcome::Perm;
       failed.reason = onionmx_ctx_last_error(ctx->native());
-      failed.text = failed.key + ": " + failed.reason;
       results[i] = std::move(failed);
     }
   }
