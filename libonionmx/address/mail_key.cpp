@@ -51,6 +51,9 @@ MailKey parse_mail_key(std::string_view key) {
   if (auto at = key.rfind('@'); at != std::string_view::npos) domain = key.substr(at + 1);
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
   if (domain.empty()) return unusable("no domain in key");
+  // Only one trailing dot is the root; a second is an empty label, for
+  // onion names too (their own parser would strip one more).
+  if (domain.back() == '.') return unusable("empty label in domain");
   if (domain.front() == '[') {
     MailKey k;
     k.kind = KeyKind::AddressLiteral;

@@ -89,10 +89,12 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
     if (c < 0x21 || c > 0x7e)
       return problem(OnionError::BadSyntax, "non-printable or non-ASCII character in onion name");
 
+  // "onion" and ".onion" name no service at all.
+  if (stripped.size() <= kSuffix.size())
+    return problem(OnionError::BadLength, "empty onion address (\".onion\" alone)");
   std::string full = ascii_lowercase(stripped);
   std::string_view rest(full);
   rest.remove_suffix(kSuffix.size());  // drop ".onion"
-  if (rest.empty()) return problem(OnionError::BadLength, "empty onion address (\".onion\" alone)");
 
   // The address is the last label before ".onion"; anything left of it is
   // subdomain labels (kept, not validated cryptographically).
