@@ -32,6 +32,7 @@ std::array<std::uint8_t, 2> checksum(std::span<const std::uint8_t, 32> pk, std::
 // Subdomain labels left of the address: LDH (and '_', seen in service names).
 bool valid_label(std::string_view label) noexcept {
   if (label.empty() || label.size() > 63) return false;
+  if (label.front() == '-' || label.back() == '-') return false;
   for (char c : label) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok) return false;

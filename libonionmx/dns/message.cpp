@@ -56,7 +56,8 @@ class Reader {
       if ((len & 0xc0) == 0xc0) {
         if (cursor + 1 >= wire_.size()) return fail(Status::BadData, "truncated compression pointer");
         const std::size_t target = (static_cast<std::size_t>(len & 0x3f) << 8) | wire_[cursor + 1];
-        // Pointers must point strictly backwards: this forbids loops.
+        // Pointers must point strictly backwards; a label followed by a
+        // pointer back to itself can still loop: kMaxPointerHops ends that.
         if (target >= cursor) return fail(Status::BadData, "forward or looping compression pointer");
         if (++hops > kMaxPointerHops) return fail(Status::BadData, "too many compression pointers");
         if (!jumped) end = cursor + 2;

@@ -1,0 +1,70 @@
+// fuzz_dns_message.cpp - hostile DNS answers through the whole pure path:
+// parse_message, interpret_srv_answer (with the parsed qname, so the
+// question matches whenever the header allows), select_routes.
+//
+// Invariants: failures are BadData; Records <=> records present; Failure
+// and NoRecords carry a reason; routes exist only for kind Routes, and each
+// is a valid onion name with a non-zero port.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+#include "address/onion_address.hpp"
+#include "dns/message.hpp"
+#include "dns/srv_answer.hpp"
+
+namespace {
+
+using namespace onionmx::dns;
+
+// Deterministic rnd(n) in [0, n], seeded from the input.
+onionmx::record::UniformRng make_rnd(std::uint32_t seed) {
+  return [state = seed](std::uint32_t n) mutable {
+    state = state * 1664525u + 1013904223u;
+    return n == UINT32_MAX ? state : state % (n + 1);
+  };
+}
+
+void check_selection(const RouteSelection& sel) {
+  if (sel.kind == RouteSelection::Kind::Routes) {
+    if (sel.routes.empty()) std::abort();
+    for (const auto& r : sel.routes) {
+      if (r.port == 0) std::abort();
+      auto o = onionmx::address::parse_onion(r.onion);
+      if (!o || o->full != r.onion) std::abort();
+    }
+  } else {
+    if (!sel.routes.empty()) std::abort();
+    if (sel.reason.empty()) std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto m = parse_message(std::span<const std::uint8_t>(data, size));
+  if (!m) {
+    if (m.error().code != onionmx::Status::BadData || m.error().detail.empty()) std::abort();
+    return 0;
+  }
+  std::uint32_t seed = static_cast<std::uint32_t>(size);
+  for (std::size_t i = 0; i < size && i < 16; ++i) seed = seed * 31 + data[i];
+
+  const SrvAnswer a = interpret_srv_answer(*m, m->qname);
+  if ((a.kind == SrvAnswer::Kind::Records) != !a.records.empty()) std::abort();
+  if ((a.kind == SrvAnswer::Kind::Failure || a.kind == SrvAnswer::Kind::NoRecords) &&
+      a.reason.empty())
+    std::abort();
+  if (a.kind == SrvAnswer::Kind::Records) check_selection(select_routes(a.records, make_rnd(seed)));
+
+  // Every SRV record of every section, whatever the header said: reaches
+  // the target validation even when the answer itself is rejected.
+  std::vector<onionmx::record::SrvRecord> all;
+  for (const auto* section : {&m->answers, &m->authority, &m->additional})
+    for (const auto& rr : *section)
+      if (rr.srv) all.push_back(*rr.srv);
+  check_selection(select_routes(std::move(all), make_rnd(seed ^ 0x9e3779b9u)));
+  return 0;
+}
