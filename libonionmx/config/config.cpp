@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -221,7 +222,8 @@ Result<std::string> check_server(std::string_view s) {
   } else if (s.back() == ':') {
     return bad("empty port");
   }
-  if (v6) return "[" + host + "]" + (port.empty() ? "" : ":" + port);
+  // c-ares 1.18 takes "[v6]:port" but not "[v6]" alone: spell the default.
+  if (v6) return "[" + host + "]:" + (port.empty() ? std::string("53") : port);
   return host + (port.empty() ? "" : ":" + port);
 }
 
@@ -299,7 +301,7 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
                                      "\"" + printable(d.srv_prefix) + "\" is not a DNS name prefix"));
     double timeout = static_cast<double>(d.timeout.count()) / 1000.0;
     ONIONMX_TRY(rd.get_seconds(*t, sec, "timeout", 0.1, 60.0, timeout));
-    d.timeout = std::chrono::milliseconds(static_cast<long>(timeout * 1000.0));
+    d.timeout = std::chrono::milliseconds(std::llround(timeout * 1000.0));
     std::int64_t v = d.tries;
     ONIONMX_TRY(rd.get_int(*t, sec, "tries", 1, 10, v));
     d.tries = static_cast<int>(v);

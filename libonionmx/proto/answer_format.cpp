@@ -3,10 +3,12 @@
 #include <string_view>
 
 #include "base/status.hpp"
+#include "base/strings.hpp"
 
 namespace onionmx::proto {
 namespace {
 constexpr std::size_t kMaxReason = 200;
+constexpr std::size_t kMaxKeyText = 2048;  // above the 1024-byte key limit: never cut
 }
 
 std::string safe_reason(const std::string& reason) {
@@ -36,6 +38,8 @@ std::string postfix_nexthop(const record::Answer& a, const AnswerStyle& style) {
 }
 
 std::string format_postfix(const record::Answer& a, const AnswerStyle& style) {
+  // A found answer without routes is a bug in a source: defer, never "OK ".
+  if (a.status == Status::Ok && a.routes.empty()) return "TEMP internal error: no route";
   switch (outcome_of(a.status)) {
     case Outcome::Found: return "OK " + postfix_nexthop(a, style);
     case Outcome::NotFound: return "NOTFOUND ";
@@ -48,6 +52,7 @@ std::string format_postfix(const record::Answer& a, const AnswerStyle& style) {
 std::string format_opensmtpd(const record::Answer& a, const AnswerStyle& style) {
   switch (outcome_of(a.status)) {
     case Outcome::Found: {
+      if (a.routes.empty()) return "error|internal error: no route";
       const auto& r = a.routes.front();
       return style.opensmtpd_scheme + "://" + r.onion + ":" + std::to_string(r.port);
     }
@@ -176,7 +181,8 @@ std::string format_json(const record::Answer& a) {
 }
 
 std::string format_text(const record::Answer& a, const AnswerStyle& style) {
-  std::string out = a.key + ": " + std::string(outcome_name(outcome_of(a.status)));
+  // The key is raw MTA input: one answer must stay one line.
+  std::string out = printable(a.key, kMaxKeyText) + ": " + std::string(outcome_name(outcome_of(a.status)));
   if (a.status == Status::Ok) out += " " + postfix_nexthop(a, style);
   out += " (source " + std::string(record::source_name(a.source));
   if (a.status == Status::Ok || a.status == Status::NotFound) out += ", ttl " + std::to_string(a.ttl);
