@@ -1,10 +1,8 @@
 #include "address/hs_dir.hpp"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <vector>
 
+#include "base/file.hpp"
 #include "base/strings.hpp"
 
 namespace onionmx::address {
@@ -12,17 +10,7 @@ namespace {
 
 constexpr std::size_t kMaxRead = 4096;  // both files are < 100 bytes
 
-Result<std::string> slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Status::Io, "cannot open " + path + ": " + std::strerror(errno));
-  std::string data;
-  data.resize(kMaxRead + 1);
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) return fail(Status::Io, "cannot read " + path);
-  if (data.size() > kMaxRead) return fail(Status::BadData, path + ": file too large");
-  return data;
-}
+Result<std::string> slurp(const std::string& path) { return read_file(path, kMaxRead, "4096 bytes"); }
 
 }  // namespace
 

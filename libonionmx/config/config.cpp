@@ -7,12 +7,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
 
+#include "base/file.hpp"
 #include "base/strings.hpp"
 
 namespace onionmx::config {
@@ -345,15 +345,13 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
 }
 
 Result<Config> load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Status::Io, "cannot open " + path + ": " + std::strerror(errno));
-  std::string text;
-  text.resize(kMaxConfigSize + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) return fail(Status::Io, "cannot read " + path);
-  if (text.size() > kMaxConfigSize) return fail(Status::Inval, path + ": larger than 1 MiB");
-  return parse_config(text, path);
+  auto text = read_file(path, kMaxConfigSize, "1 MiB");
+  if (!text) {
+    // An oversized file is a configuration error like any other.
+    if (text.error().code == Status::BadData) return fail(Status::Inval, text.error().detail);
+    return tl::unexpected(text.error());
+  }
+  return parse_config(*text, path);
 }
 
 }  // namespace onionmx::config

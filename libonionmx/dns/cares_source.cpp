@@ -156,25 +156,18 @@ void CaresSource::log(LogLevel level, const std::string& msg) const {
 }
 
 void CaresSource::lookup(const source::Query& q, source::StepCallback done) {
-  if (shutting_down_) {
+  auto refuse = [&](Status status, const char* reason) {
     source::Step step;
     step.decided = true;
-    step.answer.status = Status::Temp;
+    step.answer.status = status;
     step.answer.source = record::Source::Dns;
-    step.answer.reason = "DNS lookup cancelled (shutting down)";
+    step.answer.reason = reason;
     done(std::move(step));
-    return;
-  }
-  if (address::is_onion_name(q.domain)) {
-    // RFC 7686: .onion names never go to DNS, whatever the source order.
-    source::Step step;
-    step.decided = true;
-    step.answer.status = Status::BadData;
-    step.answer.source = record::Source::Dns;
-    step.answer.reason = "onion names are never sent to DNS (RFC 7686)";
-    done(std::move(step));
-    return;
-  }
+  };
+  if (shutting_down_) return refuse(Status::Temp, "DNS lookup cancelled (shutting down)");
+  // RFC 7686: .onion names never go to DNS, whatever the source order.
+  if (address::is_onion_name(q.domain))
+    return refuse(Status::BadData, "onion names are never sent to DNS (RFC 7686)");
   auto req = std::make_unique<Request>();
   req->serial = next_serial_++;
   req->query = q;
