@@ -45,6 +45,7 @@ class Reader {
   // any pointer target).
   Result<std::pair<std::string, std::size_t>> name_at(std::size_t at) const {
     std::string out;
+    out.reserve(64);  // SRV owner names and onion targets fit: one allocation
     std::size_t wire_len = 0;
     std::size_t cursor = at;
     std::size_t end = 0;
@@ -74,6 +75,7 @@ class Reader {
       wire_len += len + 1;
       if (wire_len + 1 > kMaxWireName) return fail(Status::BadData, "name longer than 255 bytes");
       if (!out.empty()) out += '.';
+      out.reserve(out.size() + len);
       for (std::size_t i = 0; i < len; ++i) {
         const std::uint8_t c = wire_[cursor + 1 + i];
         if (c == '.' || c == '\\' || c <= 0x20 || c >= 0x7f) {

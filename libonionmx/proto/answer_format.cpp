@@ -77,6 +77,18 @@ void append_json_string(std::string& out, std::string_view in) {
   out += '"';
   std::size_t i = 0;
   while (i < in.size()) {
+    // Copy runs of characters that need no escaping in one append.
+    std::size_t run = i;
+    while (run < in.size()) {
+      const auto r = static_cast<unsigned char>(in[run]);
+      if (r < 0x20 || r >= 0x7f || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(in.substr(i, run - i));
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(in[i]);
     if (c < 0x80) {
       switch (c) {
