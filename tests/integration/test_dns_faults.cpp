@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/test_util.hpp"
 #include "dns/cares_source.hpp"
 #include "dns/message.hpp"
 #include "event/loop.hpp"
@@ -24,6 +25,9 @@
 #include "resolver/resolver.hpp"
 
 namespace {
+
+using onionmx::test::contains;
+using onionmx::test::status_name;
 
 using namespace std::chrono_literals;
 using onionmx::LogLevel;
@@ -50,25 +54,6 @@ const std::string kA2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sa
 const std::string kA3 = "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid.onion";
 
 std::string srv_name(const std::string& domain) { return "_onion-mx._tcp." + domain; }
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-const char* status_name(Status s) {
-  switch (s) {
-    case Status::Ok: return "Ok";
-    case Status::NotFound: return "NotFound";
-    case Status::Temp: return "Temp";
-    case Status::Inval: return "Inval";
-    case Status::BadData: return "BadData";
-    case Status::BadSig: return "BadSig";
-    case Status::Io: return "Io";
-    case Status::NoMem: return "NoMem";
-    case Status::Internal: return "Internal";
-  }
-  return "?";
-}
 
 // What one lookup's callback received, and how often it ran.
 struct Slot {

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/test_util.hpp"
 #include "config/config.hpp"
 #include "dns/cares_source.hpp"
 #include "event/loop.hpp"
@@ -26,6 +27,9 @@
 #endif
 
 namespace {
+
+using onionmx::test::contains;
+using onionmx::test::status_name;
 
 using namespace std::chrono_literals;
 using onionmx::Status;
@@ -41,8 +45,6 @@ const std::string kData = ONIONMX_TEST_DATA;
 const std::string kConfigDir = kData + "/config";
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
-bool contains(const std::string& s, std::string_view needle) { return s.find(needle) != std::string::npos; }
-
 Config parse_ok(std::string_view text) {
   auto c = parse_config(text, "test.toml");
   EXPECT_TRUE(c) << (c ? "" : c.error().detail) << "\n--- for ---\n" << text;

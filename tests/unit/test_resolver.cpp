@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/test_util.hpp"
 #include "base/log.hpp"
 #include "base/status.hpp"
 #include "event/loop.hpp"
@@ -26,6 +27,9 @@
 #include "source/static_sources.hpp"
 
 namespace {
+
+using onionmx::test::contains;
+using onionmx::test::status_name;
 
 using onionmx::LogLevel;
 using onionmx::Status;
@@ -48,25 +52,6 @@ const std::string kA3 = "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5si
 const std::string kBadChecksum = "boqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 const std::string kV2 = "expyuzz4wqqyqhjn.onion";
 const std::string k55 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqea.onion";
-
-const char* status_name(Status s) {
-  switch (s) {
-    case Status::Ok: return "Ok";
-    case Status::NotFound: return "NotFound";
-    case Status::Temp: return "Temp";
-    case Status::Inval: return "Inval";
-    case Status::BadData: return "BadData";
-    case Status::BadSig: return "BadSig";
-    case Status::Io: return "Io";
-    case Status::NoMem: return "NoMem";
-    case Status::Internal: return "Internal";
-  }
-  return "?";
-}
-
-bool contains(const std::string& haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 #define EXPECT_STATUS(answer, want)                                                      \
   EXPECT_EQ((answer).status, (want)) << "got " << status_name((answer).status) << ": " \
