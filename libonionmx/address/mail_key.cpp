@@ -1,5 +1,6 @@
 #include "address/mail_key.hpp"
 
+#include "address/domain.hpp"
 #include "address/onion_address.hpp"
 #include "base/strings.hpp"
 
@@ -11,29 +12,6 @@ MailKey unusable(std::string reason) {
   k.kind = KeyKind::Unusable;
   k.reason = std::move(reason);
   return k;
-}
-
-// RFC 1035 lengths; labels of letters, digits, '-' and '_' (service labels
-// and some real-world hostnames carry '_').  A label may not start or end
-// with '-'.
-std::string check_domain(std::string_view d) {
-  if (d.size() > 253) return "domain longer than 253 characters";
-  std::size_t start = 0;
-  while (start <= d.size()) {
-    std::size_t end = d.find('.', start);
-    if (end == std::string_view::npos) end = d.size();
-    std::string_view label = d.substr(start, end - start);
-    if (label.empty()) return "empty label in domain";
-    if (label.size() > 63) return "label longer than 63 characters";
-    if (label.front() == '-' || label.back() == '-') return "label starts or ends with '-'";
-    for (unsigned char c : label) {
-      if (c >= 0x80) return "non-ASCII domain (IDNA is not supported; use the A-label)";
-      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-      if (!ok) return "invalid character '" + printable(std::string_view(reinterpret_cast<const char*>(&c), 1)) + "' in domain";
-    }
-    start = end + 1;
-  }
-  return {};
 }
 
 }  // namespace
@@ -63,7 +41,7 @@ MailKey parse_mail_key(std::string_view key) {
   std::string lower = ascii_lowercase(domain);
   // Onion names skip the generic syntax check: the onion source validates
   // them precisely and answers a permanent failure with the exact reason.
-  if (auto why = is_onion_name(lower) ? std::string() : check_domain(lower); !why.empty())
+  if (auto why = is_onion_name(lower) ? std::string() : domain_syntax_problem(lower); !why.empty())
     return unusable(std::move(why));
   MailKey k;
   k.kind = KeyKind::Domain;

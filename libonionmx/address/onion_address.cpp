@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "address/domain.hpp"
 #include "base/base32.hpp"
 #include "base/strings.hpp"
 #include "crypto/crypto.hpp"
@@ -27,17 +28,6 @@ std::array<std::uint8_t, 2> checksum(std::span<const std::uint8_t, 32> pk, std::
   crypto::Sha3Digest md{};
   if (!crypto::sha3_256(in, md)) return {0, 0};  // cannot match a real address
   return {md[0], md[1]};
-}
-
-// Subdomain labels left of the address: LDH (and '_', seen in service names).
-bool valid_label(std::string_view label) noexcept {
-  if (label.empty() || label.size() > 63) return false;
-  if (label.front() == '-' || label.back() == '-') return false;
-  for (char c : label) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 // Full validation costs a base32 decode, a SHA3-256 and, above all,
@@ -106,16 +96,9 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
     subdomains = rest.substr(0, dot);
     if (subdomains.empty())
       return problem(OnionError::BadSyntax, "empty label before the onion address");
-    std::size_t start = 0;
-    while (start <= subdomains.size()) {
-      std::size_t end = subdomains.find('.', start);
-      if (end == std::string_view::npos) end = subdomains.size();
-      if (!valid_label(subdomains.substr(start, end - start)))
-        return problem(OnionError::BadSyntax,
-                       "bad subdomain label \"" + printable(subdomains.substr(start, end - start)) +
-                           "\"");
-      start = end + 1;
-    }
+    if (auto why = domain_syntax_problem(subdomains); !why.empty())
+      return problem(OnionError::BadSyntax, "bad subdomain labels \"" + printable(subdomains) +
+                                                "\": " + why);
   }
 
   if (label.size() == kV2LabelLength)

@@ -3,15 +3,14 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
 
+#include "address/domain.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
 
@@ -145,23 +144,12 @@ class Reader {
     if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
   } while (0)
 
+// Local domains may be written in any case, with one leading dot (every
+// subdomain) and one trailing dot.
 bool valid_domain_entry(std::string_view d) {
   if (!d.empty() && d.front() == '.') d.remove_prefix(1);
   if (!d.empty() && d.back() == '.') d.remove_suffix(1);
-  if (d.empty() || d.size() > 253) return false;
-  std::size_t start = 0;
-  while (start <= d.size()) {
-    std::size_t end = d.find('.', start);
-    if (end == std::string_view::npos) end = d.size();
-    auto label = d.substr(start, end - start);
-    if (label.empty() || label.size() > 63) return false;
-    for (char c : label)
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_'))
-        return false;
-    start = end + 1;
-  }
-  return true;
+  return !d.empty() && address::domain_syntax_problem(ascii_lowercase(d)).empty();
 }
 
 bool valid_srv_prefix(std::string_view p) {
