@@ -14,35 +14,38 @@ Result<std::string> slurp(const std::string& path) { return read_file(path, kMax
 
 }  // namespace
 
-Result<OnionName> read_hs_dir(const std::string& dir) {
+Result<OnionName> parse_hs_files(std::string_view key, std::string_view hostname,
+                                 const std::string& key_name, const std::string& host_name) {
   static constexpr char kHeader[32] = "== ed25519v1-public: type0 ==";
-  const std::string key_path = dir + "/hs_ed25519_public_key";
-  const std::string host_path = dir + "/hostname";
-
-  auto key = slurp(key_path);
-  if (!key) return tl::unexpected(key.error());
-  if (key->size() != 64)
-    return fail(Status::BadData, key_path + ": " + std::to_string(key->size()) +
+  if (key.size() != 64)
+    return fail(Status::BadData, key_name + ": " + std::to_string(key.size()) +
                                      " bytes, expected 64 (32-byte header + 32-byte key)");
-  if (std::memcmp(key->data(), kHeader, sizeof kHeader) != 0)
-    return fail(Status::BadData, key_path + ": header is not \"== ed25519v1-public: type0 ==\"");
+  if (std::memcmp(key.data(), kHeader, sizeof kHeader) != 0)
+    return fail(Status::BadData, key_name + ": header is not \"== ed25519v1-public: type0 ==\"");
   std::array<std::uint8_t, 32> pk{};
-  std::memcpy(pk.data(), key->data() + 32, 32);
+  std::memcpy(pk.data(), key.data() + 32, 32);
   const std::string derived = encode_onion(pk);
 
-  auto host = slurp(host_path);
-  if (!host) return tl::unexpected(host.error());
-  std::string_view hostname = *host;
   if (!hostname.empty() && hostname.back() == '\n') hostname.remove_suffix(1);
   auto parsed = parse_onion(hostname);
   if (!parsed)
-    return fail(Status::BadData, host_path + ": " + parsed.error().detail);
+    return fail(Status::BadData, host_name + ": " + parsed.error().detail);
   if (parsed->full != parsed->address)
-    return fail(Status::BadData, host_path + ": hostname has subdomain labels");
+    return fail(Status::BadData, host_name + ": hostname has subdomain labels");
   if (parsed->address != derived)
-    return fail(Status::BadData, host_path + " (" + parsed->address +
+    return fail(Status::BadData, host_name + " (" + parsed->address +
                                      ") does not match the public key, which gives " + derived);
   return std::move(*parsed);
+}
+
+Result<OnionName> read_hs_dir(const std::string& dir) {
+  const std::string key_path = dir + "/hs_ed25519_public_key";
+  const std::string host_path = dir + "/hostname";
+  auto key = slurp(key_path);
+  if (!key) return tl::unexpected(key.error());
+  auto host = slurp(host_path);
+  if (!host) return tl::unexpected(host.error());
+  return parse_hs_files(*key, *host, key_path, host_path);
 }
 
 }  // namespace onionmx::address
