@@ -18,7 +18,7 @@ std::string domain_syntax_problem(std::string_view d) {
       const auto c = static_cast<unsigned char>(label[i]);
       if (c >= 0x80) return "non-ASCII domain (IDNA is not supported; use the A-label)";
       const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-      if (!ok) return "invalid character '" + printable(label.substr(i, 1)) + "' in domain";
+      if (!ok) return "invalid character '" + base::printable(label.substr(i, 1)) + "' in domain";
     }
     start = end + 1;
   }

@@ -14,11 +14,11 @@
 
 namespace onionmx::address {
 
-[[nodiscard]] Result<OnionName> read_hs_dir(const std::string& dir);
+[[nodiscard]] base::Result<OnionName> read_hs_dir(const std::string& dir);
 
 // The checks of read_hs_dir on file contents already read (pure; fuzzed).
 // The names only label error messages.
-[[nodiscard]] Result<OnionName> parse_hs_files(std::string_view key, std::string_view hostname,
+[[nodiscard]] base::Result<OnionName> parse_hs_files(std::string_view key, std::string_view hostname,
                                                const std::string& key_name,
                                                const std::string& host_name);
 

@@ -38,7 +38,7 @@ MailKey parse_mail_key(std::string_view key) {
     k.reason = "address literal";
     return k;
   }
-  std::string lower = ascii_lowercase(domain);
+  std::string lower = base::ascii_lowercase(domain);
   // Onion names skip the generic syntax check: the onion source validates
   // them precisely and answers a permanent failure with the exact reason.
   if (auto why = is_onion_name(lower) ? std::string() : domain_syntax_problem(lower); !why.empty())

@@ -67,13 +67,13 @@ std::string_view onion_error_name(OnionError e) noexcept {
 
 bool is_onion_name(std::string_view name) noexcept {
   name = strip_dot(name);
-  return ends_with_label(name, "onion");
+  return base::ends_with_label(name, "onion");
 }
 
 tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
   std::string_view stripped = strip_dot(input);
   if (!is_onion_name(stripped))
-    return problem(OnionError::NotOnion, "not an onion name: " + printable(input));
+    return problem(OnionError::NotOnion, "not an onion name: " + base::printable(input));
   if (stripped.size() > kMaxNameLength)
     return problem(OnionError::BadSyntax, "name longer than 253 characters");
   for (unsigned char c : stripped)
@@ -83,7 +83,7 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
   // "onion" and ".onion" name no service at all.
   if (stripped.size() <= kSuffix.size())
     return problem(OnionError::BadLength, "empty onion address (\".onion\" alone)");
-  std::string full = ascii_lowercase(stripped);
+  std::string full = base::ascii_lowercase(stripped);
   std::string_view rest(full);
   rest.remove_suffix(kSuffix.size());  // drop ".onion"
 
@@ -97,7 +97,7 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
     if (subdomains.empty())
       return problem(OnionError::BadSyntax, "empty label before the onion address");
     if (auto why = domain_syntax_problem(subdomains); !why.empty())
-      return problem(OnionError::BadSyntax, "bad subdomain labels \"" + printable(subdomains) +
+      return problem(OnionError::BadSyntax, "bad subdomain labels \"" + base::printable(subdomains) +
                                                 "\": " + why);
   }
 
@@ -110,7 +110,7 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
                                               std::to_string(label.size()) +
                                               " characters, a v3 address has 56");
   if (auto bad = base32::first_invalid(label); bad != std::string_view::npos)
-    return problem(OnionError::BadBase32, "character '" + printable(label.substr(bad, 1)) +
+    return problem(OnionError::BadBase32, "character '" + base::printable(label.substr(bad, 1)) +
                                               "' at position " + std::to_string(bad + 1) +
                                               " is not base32 (a-z, 2-7)");
   auto& memo = valid_labels();

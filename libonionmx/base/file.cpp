@@ -4,7 +4,7 @@
 #include <cstring>
 #include <fstream>
 
-namespace onionmx {
+namespace onionmx::base {
 
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes,
                               const std::string& what) {
@@ -19,4 +19,4 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes,
   return data;
 }
 
-}  // namespace onionmx
+}  // namespace onionmx::base

@@ -7,11 +7,11 @@
 
 #include "base/result.hpp"
 
-namespace onionmx {
+namespace onionmx::base {
 
 // Io if the file cannot be opened or read; BadData "<path>: larger than
 // <what>" if it holds more than max_bytes.
 [[nodiscard]] Result<std::string> read_file(const std::string& path, std::size_t max_bytes,
                                             const std::string& what);
 
-}  // namespace onionmx
+}  // namespace onionmx::base

@@ -5,10 +5,10 @@
 #include <functional>
 #include <string_view>
 
-namespace onionmx {
+namespace onionmx::base {
 
 enum class LogLevel { Debug = 0, Info = 1, Warning = 2, Error = 3 };
 
 using LogSink = std::function<void(LogLevel, std::string_view)>;
 
-}  // namespace onionmx
+}  // namespace onionmx::base

@@ -12,7 +12,7 @@
 
 #include "base/status.hpp"
 
-namespace onionmx {
+namespace onionmx::base {
 
 struct Error {
   Status code = Status::Internal;
@@ -25,5 +25,16 @@ using Result = tl::expected<T, Error>;
 inline tl::unexpected<Error> fail(Status s, std::string detail) {
   return tl::unexpected<Error>(Error{s, std::move(detail)});
 }
+// Passes an error on unchanged (from another Result, or one built by hand).
+inline tl::unexpected<Error> fail(Error e) { return tl::unexpected<Error>(std::move(e)); }
 
-}  // namespace onionmx
+}  // namespace onionmx::base
+
+// Returns the error of a Result-valued expression from the enclosing
+// function, which must itself return some Result.  For checks whose value
+// is not needed: `ONIONMX_TRY(reader.get_bool(...));`.
+#define ONIONMX_TRY(expr)                                                    \
+  do {                                                                       \
+    if (auto onionmx_try_ = (expr); !onionmx_try_)                           \
+      return ::onionmx::base::fail(std::move(onionmx_try_.error()));         \
+  } while (0)

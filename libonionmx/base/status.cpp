@@ -1,6 +1,6 @@
 #include "base/status.hpp"
 
-namespace onionmx {
+namespace onionmx::base {
 
 std::string_view outcome_name(Outcome o) noexcept {
   switch (o) {
@@ -45,4 +45,4 @@ std::string_view status_message(Status s) noexcept {
   return "unknown status";
 }
 
-}  // namespace onionmx
+}  // namespace onionmx::base

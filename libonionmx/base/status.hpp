@@ -8,7 +8,7 @@
 
 #include <string_view>
 
-namespace onionmx {
+namespace onionmx::base {
 
 enum class Status {
   Ok = 0,
@@ -32,4 +32,4 @@ Outcome outcome_of(Status s) noexcept;
 bool status_is_temporary(Status s) noexcept;
 std::string_view status_message(Status s) noexcept;
 
-}  // namespace onionmx
+}  // namespace onionmx::base

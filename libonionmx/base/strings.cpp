@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace onionmx {
+namespace onionmx::base {
 
 std::string ascii_lowercase(std::string_view s) {
   std::string out(s);
@@ -51,4 +51,4 @@ std::string printable(std::string_view s, std::size_t max) {
   return out;
 }
 
-}  // namespace onionmx
+}  // namespace onionmx::base

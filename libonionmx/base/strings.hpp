@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace onionmx {
+namespace onionmx::base {
 
 constexpr char ascii_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -18,4 +18,4 @@ std::string_view trim(std::string_view s) noexcept;
 // cut to `max` characters.
 std::string printable(std::string_view s, std::size_t max = 120);
 
-}  // namespace onionmx
+}  // namespace onionmx::base

@@ -43,9 +43,9 @@ struct onionmx_result {
 
 namespace {
 
-using onionmx::Status;
+using onionmx::base::Status;
 
-int code(Status s) noexcept { return static_cast<int>(s); }
+int code(onionmx::base::Status s) noexcept { return static_cast<int>(s); }
 
 void set_error(onionmx_ctx* ctx, const char* msg) noexcept {
   if (!ctx) return;
@@ -177,14 +177,14 @@ ONIONMX_EXPORT const char* onionmx_strerror(int status) {
     case ONIONMX_ENOMEM:
     case ONIONMX_EINTERNAL:
       // status_message returns views of string literals: NUL-terminated.
-      return onionmx::status_message(static_cast<Status>(status)).data();
+      return onionmx::base::status_message(static_cast<onionmx::base::Status>(status)).data();
     default: return "unknown status code";
   }
 }
 
 ONIONMX_EXPORT int onionmx_status_is_temporary(int status) {
   if (status > 0 || status < ONIONMX_EINTERNAL) return 1;  // unknown: defer
-  return onionmx::status_is_temporary(static_cast<Status>(status)) ? 1 : 0;
+  return onionmx::base::status_is_temporary(static_cast<onionmx::base::Status>(status)) ? 1 : 0;
 }
 
 ONIONMX_EXPORT int onionmx_ctx_new(onionmx_ctx** out, const onionmx_options* opts, char* errbuf,
@@ -199,9 +199,9 @@ ONIONMX_EXPORT int onionmx_ctx_new(onionmx_ctx** out, const onionmx_options* opt
     if (r != ONIONMX_OK) return r;
     ctx->style = std::make_shared<const onionmx::proto::AnswerStyle>(ctx->config.answer);
     ctx->loop = std::make_unique<onionmx::event::Loop>();
-    onionmx::LogSink sink;
+    onionmx::base::LogSink sink;
     if (ctx->log) {
-      sink = [fn = ctx->log, payload = ctx->log_payload](onionmx::LogLevel lvl,
+      sink = [fn = ctx->log, payload = ctx->log_payload](onionmx::base::LogLevel lvl,
                                                          std::string_view msg) {
         std::string m(msg);
         fn(static_cast<int>(lvl), m.c_str(), payload);
@@ -296,11 +296,11 @@ ONIONMX_EXPORT int onionmx_result_status(const onionmx_result* r) {
 
 ONIONMX_EXPORT int onionmx_result_outcome(const onionmx_result* r) {
   if (!r) return ONIONMX_TEMP;
-  switch (onionmx::outcome_of(r->answer.status)) {
-    case onionmx::Outcome::Found: return ONIONMX_FOUND;
-    case onionmx::Outcome::NotFound: return ONIONMX_NOTFOUND;
-    case onionmx::Outcome::Temp: return ONIONMX_TEMP;
-    case onionmx::Outcome::Perm: return ONIONMX_PERM;
+  switch (onionmx::base::outcome_of(r->answer.status)) {
+    case onionmx::base::Outcome::Found: return ONIONMX_FOUND;
+    case onionmx::base::Outcome::NotFound: return ONIONMX_NOTFOUND;
+    case onionmx::base::Outcome::Temp: return ONIONMX_TEMP;
+    case onionmx::base::Outcome::Perm: return ONIONMX_PERM;
   }
   return ONIONMX_TEMP;
 }
@@ -312,7 +312,7 @@ ONIONMX_EXPORT const char* onionmx_result_domain(const onionmx_result* r) {
   return r ? r->answer.domain.c_str() : "";
 }
 ONIONMX_EXPORT const char* onionmx_result_source(const onionmx_result* r) {
-  return r ? onionmx::record::source_name(r->answer.source) : "none";
+  return r ? onionmx::record::origin_name(r->answer.source) : "none";
 }
 ONIONMX_EXPORT const char* onionmx_result_reason(const onionmx_result* r) {
   if (!r) return "no result";

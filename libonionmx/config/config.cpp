@@ -29,59 +29,59 @@ class Reader {
  public:
   explicit Reader(const std::string& origin) : origin_(origin) {}
 
-  Error error(const toml::node* node, const std::string& key, const std::string& what) const {
+  base::Error error(const toml::node* node, const std::string& key, const std::string& what) const {
     std::string where = origin_;
     if (node && node->source().begin.line > 0)
       where += ":" + std::to_string(node->source().begin.line);
-    return Error{Status::Inval, where + ": " + key + ": " + what};
+    return base::Error{base::Status::Inval, where + ": " + key + ": " + what};
   }
 
   // Unknown keys are errors: a misspelt key must not silently keep a default.
-  Result<void> only_keys(const toml::table& t, const std::string& section,
+  base::Result<void> only_keys(const toml::table& t, const std::string& section,
                          std::initializer_list<const char*> known) const {
     for (const auto& [k, v] : t) {
       std::string key(k.str());
       if (std::none_of(known.begin(), known.end(), [&](const char* n) { return key == n; }))
-        return tl::unexpected(error(&v, section.empty() ? key : section + "." + key,
+        return base::fail(error(&v, section.empty() ? key : section + "." + key,
                                     section.empty() ? "unknown section" : "unknown key"));
     }
     return {};
   }
 
-  Result<void> get_string(const toml::table& t, const std::string& sec, const char* key,
+  base::Result<void> get_string(const toml::table& t, const std::string& sec, const char* key,
                           std::string& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
-    if (!n->is_string()) return tl::unexpected(error(n, sec + "." + key, "expected a string"));
+    if (!n->is_string()) return base::fail(error(n, sec + "." + key, "expected a string"));
     out = *n->value<std::string>();
     return {};
   }
 
-  Result<void> get_bool(const toml::table& t, const std::string& sec, const char* key,
+  base::Result<void> get_bool(const toml::table& t, const std::string& sec, const char* key,
                         bool& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     if (!n->is_boolean())
-      return tl::unexpected(error(n, sec + "." + key, "expected true or false"));
+      return base::fail(error(n, sec + "." + key, "expected true or false"));
     out = *n->value<bool>();
     return {};
   }
 
-  Result<void> get_int(const toml::table& t, const std::string& sec, const char* key,
+  base::Result<void> get_int(const toml::table& t, const std::string& sec, const char* key,
                        std::int64_t lo, std::int64_t hi, std::int64_t& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
-    if (!n->is_integer()) return tl::unexpected(error(n, sec + "." + key, "expected an integer"));
+    if (!n->is_integer()) return base::fail(error(n, sec + "." + key, "expected an integer"));
     std::int64_t v = *n->value<std::int64_t>();
     if (v < lo || v > hi)
-      return tl::unexpected(error(n, sec + "." + key,
+      return base::fail(error(n, sec + "." + key,
                                   "must be between " + std::to_string(lo) + " and " +
                                       std::to_string(hi)));
     out = v;
     return {};
   }
 
-  Result<void> get_seconds(const toml::table& t, const std::string& sec, const char* key,
+  base::Result<void> get_seconds(const toml::table& t, const std::string& sec, const char* key,
                            double lo, double hi, double& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
@@ -91,25 +91,25 @@ class Reader {
     else if (n->is_floating_point())
       v = *n->value<double>();
     else
-      return tl::unexpected(error(n, sec + "." + key, "expected a number of seconds"));
+      return base::fail(error(n, sec + "." + key, "expected a number of seconds"));
     if (!(v >= lo && v <= hi))
-      return tl::unexpected(error(n, sec + "." + key,
+      return base::fail(error(n, sec + "." + key,
                                   "must be between " + seconds_text(lo) + " and " +
                                       seconds_text(hi) + " seconds"));
     out = v;
     return {};
   }
 
-  Result<void> get_strings(const toml::table& t, const std::string& sec, const char* key,
+  base::Result<void> get_strings(const toml::table& t, const std::string& sec, const char* key,
                            std::vector<std::string>& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     const toml::array* arr = n->as_array();
-    if (!arr) return tl::unexpected(error(n, sec + "." + key, "expected an array of strings"));
+    if (!arr) return base::fail(error(n, sec + "." + key, "expected an array of strings"));
     std::vector<std::string> v;
     for (const auto& e : *arr) {
       if (!e.is_string())
-        return tl::unexpected(error(&e, sec + "." + key, "expected an array of strings"));
+        return base::fail(error(&e, sec + "." + key, "expected an array of strings"));
       v.push_back(*e.value<std::string>());
     }
     out = std::move(v);
@@ -117,39 +117,34 @@ class Reader {
   }
 
   template <class E>
-  Result<void> get_enum(const toml::table& t, const std::string& sec, const char* key,
+  base::Result<void> get_enum(const toml::table& t, const std::string& sec, const char* key,
                         std::initializer_list<std::pair<const char*, E>> choices, E& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     std::string allowed;
     for (auto& c : choices) allowed += (allowed.empty() ? "" : ", ") + std::string(c.first);
     if (!n->is_string())
-      return tl::unexpected(error(n, sec + "." + key, "expected one of: " + allowed));
+      return base::fail(error(n, sec + "." + key, "expected one of: " + allowed));
     std::string v = *n->value<std::string>();
     for (auto& c : choices)
       if (v == c.first) {
         out = c.second;
         return {};
       }
-    return tl::unexpected(
-        error(n, sec + "." + key, "\"" + printable(v) + "\" is not one of: " + allowed));
+    return base::fail(
+        error(n, sec + "." + key, "\"" + base::printable(v) + "\" is not one of: " + allowed));
   }
 
  private:
   const std::string& origin_;
 };
 
-#define ONIONMX_TRY(expr)                                      \
-  do {                                                         \
-    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
-  } while (0)
-
 // Local domains may be written in any case, with one leading dot (every
 // subdomain) and one trailing dot.
 bool valid_domain_entry(std::string_view d) {
   if (!d.empty() && d.front() == '.') d.remove_prefix(1);
   if (!d.empty() && d.back() == '.') d.remove_suffix(1);
-  return !d.empty() && address::domain_syntax_problem(ascii_lowercase(d)).empty();
+  return !d.empty() && address::domain_syntax_problem(base::ascii_lowercase(d)).empty();
 }
 
 bool valid_srv_prefix(std::string_view p) {
@@ -173,9 +168,9 @@ bool valid_scheme(std::string_view s) {
 
 }  // namespace
 
-Result<std::string> check_server(std::string_view s) {
+base::Result<std::string> check_server(std::string_view s) {
   auto bad = [&](const std::string& why) {
-    return fail(Status::Inval, "invalid DNS server \"" + printable(s) + "\": " + why);
+    return base::fail(base::Status::Inval, "invalid DNS server \"" + base::printable(s) + "\": " + why);
   };
   std::string host;
   std::string port;
@@ -215,7 +210,7 @@ Result<std::string> check_server(std::string_view s) {
   return host + (port.empty() ? "" : ":" + port);
 }
 
-Result<Config> parse_config(std::string_view text, const std::string& origin) {
+base::Result<Config> parse_config(std::string_view text, const std::string& origin) {
   toml::table root;
   try {
     root = toml::parse(text, origin);
@@ -223,44 +218,44 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
     std::ostringstream msg;
     msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
         << e.description();
-    return fail(Status::Inval, msg.str());
+    return base::fail(base::Status::Inval, msg.str());
   }
 
   Reader rd(origin);
   Config cfg;
   ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "answer"}));
-  auto section = [&](const char* name) -> Result<const toml::table*> {
+  auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);
-    if (!n->is_table()) return tl::unexpected(rd.error(n, name, "expected a [section]"));
+    if (!n->is_table()) return base::fail(rd.error(n, name, "expected a [section]"));
     return n->as_table();
   };
 
   auto res = section("resolver");
-  if (!res) return tl::unexpected(res.error());
+  if (!res) return base::fail(res.error());
   if (const toml::table* t = *res) {
     const std::string sec = "resolver";
     ONIONMX_TRY(rd.only_keys(*t, sec, {"order", "local_domains", "on_dns_failure"}));
     ONIONMX_TRY(rd.get_strings(*t, sec, "order", cfg.resolver.order));
     if (cfg.resolver.order.empty())
-      return tl::unexpected(rd.error(t->get("order"), "resolver.order",
+      return base::fail(rd.error(t->get("order"), "resolver.order",
                                      "must list at least one source"));
     std::set<std::string> seen;
     for (const auto& s : cfg.resolver.order) {
       const auto& known = resolver::kKnownSources;
       if (std::none_of(std::begin(known), std::end(known), [&](const char* k) { return s == k; }))
-        return tl::unexpected(rd.error(t->get("order"), "resolver.order",
-                                       "unknown source \"" + printable(s) +
+        return base::fail(rd.error(t->get("order"), "resolver.order",
+                                       "unknown source \"" + base::printable(s) +
                                            "\" (known: local, onion-address, dns)"));
       if (!seen.insert(s).second)
-        return tl::unexpected(rd.error(t->get("order"), "resolver.order",
+        return base::fail(rd.error(t->get("order"), "resolver.order",
                                        "source \"" + s + "\" listed twice"));
     }
     ONIONMX_TRY(rd.get_strings(*t, sec, "local_domains", cfg.resolver.local_domains));
     for (const auto& d : cfg.resolver.local_domains)
       if (!valid_domain_entry(d))
-        return tl::unexpected(rd.error(t->get("local_domains"), "resolver.local_domains",
-                                       "\"" + printable(d) + "\" is not a domain"));
+        return base::fail(rd.error(t->get("local_domains"), "resolver.local_domains",
+                                       "\"" + base::printable(d) + "\" is not a domain"));
     ONIONMX_TRY(rd.get_enum<resolver::FailurePolicy>(
         *t, sec, "on_dns_failure",
         {{"defer", resolver::FailurePolicy::Defer}, {"clearnet", resolver::FailurePolicy::Clearnet}},
@@ -268,7 +263,7 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
   }
 
   auto dnss = section("dns");
-  if (!dnss) return tl::unexpected(dnss.error());
+  if (!dnss) return base::fail(dnss.error());
   if (const toml::table* t = *dnss) {
     const std::string sec = "dns";
     auto& d = cfg.resolver.dns;
@@ -280,13 +275,13 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
     d.servers.clear();
     for (const auto& s : servers) {
       auto ok = check_server(s);
-      if (!ok) return tl::unexpected(rd.error(t->get("servers"), "dns.servers", ok.error().detail));
+      if (!ok) return base::fail(rd.error(t->get("servers"), "dns.servers", ok.error().detail));
       d.servers.push_back(*ok);
     }
     ONIONMX_TRY(rd.get_string(*t, sec, "srv_prefix", d.srv_prefix));
     if (!valid_srv_prefix(d.srv_prefix))
-      return tl::unexpected(rd.error(t->get("srv_prefix"), "dns.srv_prefix",
-                                     "\"" + printable(d.srv_prefix) + "\" is not a DNS name prefix"));
+      return base::fail(rd.error(t->get("srv_prefix"), "dns.srv_prefix",
+                                     "\"" + base::printable(d.srv_prefix) + "\" is not a DNS name prefix"));
     double timeout = static_cast<double>(d.timeout.count()) / 1000.0;
     ONIONMX_TRY(rd.get_seconds(*t, sec, "timeout", 0.1, 60.0, timeout));
     d.timeout = std::chrono::milliseconds(std::llround(timeout * 1000.0));
@@ -310,20 +305,20 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
   }
 
   auto ans = section("answer");
-  if (!ans) return tl::unexpected(ans.error());
+  if (!ans) return base::fail(ans.error());
   if (const toml::table* t = *ans) {
     const std::string sec = "answer";
     ONIONMX_TRY(rd.only_keys(*t, sec, {"transport", "multi_nexthop", "opensmtpd_scheme", "onion_port"}));
     ONIONMX_TRY(rd.get_string(*t, sec, "transport", cfg.answer.transport));
     if (!valid_transport(cfg.answer.transport))
-      return tl::unexpected(rd.error(t->get("transport"), "answer.transport",
-                                     "\"" + printable(cfg.answer.transport) +
+      return base::fail(rd.error(t->get("transport"), "answer.transport",
+                                     "\"" + base::printable(cfg.answer.transport) +
                                          "\" is not a Postfix master.cf service name"));
     ONIONMX_TRY(rd.get_bool(*t, sec, "multi_nexthop", cfg.answer.multi_nexthop));
     ONIONMX_TRY(rd.get_string(*t, sec, "opensmtpd_scheme", cfg.answer.opensmtpd_scheme));
     if (!valid_scheme(cfg.answer.opensmtpd_scheme))
-      return tl::unexpected(rd.error(t->get("opensmtpd_scheme"), "answer.opensmtpd_scheme",
-                                     "\"" + printable(cfg.answer.opensmtpd_scheme) +
+      return base::fail(rd.error(t->get("opensmtpd_scheme"), "answer.opensmtpd_scheme",
+                                     "\"" + base::printable(cfg.answer.opensmtpd_scheme) +
                                          "\" is not one of: smtp, smtp+notls, smtp+tls, smtps, lmtp"));
     std::int64_t port = cfg.resolver.onion_port;
     ONIONMX_TRY(rd.get_int(*t, sec, "onion_port", 1, 65535, port));
@@ -332,12 +327,12 @@ Result<Config> parse_config(std::string_view text, const std::string& origin) {
   return cfg;
 }
 
-Result<Config> load_config(const std::string& path) {
-  auto text = read_file(path, kMaxConfigSize, "1 MiB");
+base::Result<Config> load_config(const std::string& path) {
+  auto text = base::read_file(path, kMaxConfigSize, "1 MiB");
   if (!text) {
     // An oversized file is a configuration error like any other.
-    if (text.error().code == Status::BadData) return fail(Status::Inval, text.error().detail);
-    return tl::unexpected(text.error());
+    if (text.error().code == base::Status::BadData) return base::fail(base::Status::Inval, text.error().detail);
+    return base::fail(text.error());
   }
   return parse_config(*text, path);
 }

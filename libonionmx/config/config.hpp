@@ -23,12 +23,12 @@ struct Config {
 };
 
 // `origin` names the text in messages (a path, or "<string>").
-[[nodiscard]] Result<Config> parse_config(std::string_view text, const std::string& origin);
+[[nodiscard]] base::Result<Config> parse_config(std::string_view text, const std::string& origin);
 // Io if the file cannot be read, Inval for any content error.
-[[nodiscard]] Result<Config> load_config(const std::string& path);
+[[nodiscard]] base::Result<Config> load_config(const std::string& path);
 
 // "ip", "ip:port", "[ipv6]", "[ipv6]:port" -> the same, checked.  Bare IPv6
 // without brackets is accepted when it has no port.  Inval otherwise.
-[[nodiscard]] Result<std::string> check_server(std::string_view server);
+[[nodiscard]] base::Result<std::string> check_server(std::string_view server);
 
 }  // namespace onionmx::config

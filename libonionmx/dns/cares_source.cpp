@@ -75,18 +75,18 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-CaresSource::CaresSource(event::Loop& loop, DnsConfig cfg, LogSink log)
+CaresSource::CaresSource(event::Loop& loop, DnsConfig cfg, base::LogSink log)
     : loop_(loop), cfg_(std::move(cfg)), log_(std::move(log)) {
   rng_ = [](std::uint32_t n) { return crypto::random_uniform_inclusive(n); };
 }
 
-Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop, DnsConfig cfg,
-                                                         LogSink log) {
+base::Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop, DnsConfig cfg,
+                                                         base::LogSink log) {
   static std::once_flag once;
   static int init_status = ARES_SUCCESS;
   std::call_once(once, [] { init_status = ares_library_init(ARES_LIB_INIT_ALL); });
   if (init_status != ARES_SUCCESS)
-    return fail(Status::Internal, std::string("ares_library_init: ") + ares_strerror(init_status));
+    return base::fail(base::Status::Internal, std::string("ares_library_init: ") + ares_strerror(init_status));
 
   std::unique_ptr<CaresSource> self(new CaresSource(loop, std::move(cfg), std::move(log)));
   self->channel_ = std::make_unique<Channel>();
@@ -123,12 +123,12 @@ Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop, DnsC
 #endif
   int rc = ares_init_options(&self->channel_->ch, &o, mask);
   if (rc != ARES_SUCCESS)
-    return fail(Status::Internal, std::string("ares_init_options: ") + ares_strerror(rc));
+    return base::fail(base::Status::Internal, std::string("ares_init_options: ") + ares_strerror(rc));
   if (!c.servers.empty()) {
     std::string csv = join(c.servers);
     rc = ares_set_servers_ports_csv(self->channel_->ch, csv.c_str());
     if (rc != ARES_SUCCESS)
-      return fail(Status::Inval, "invalid DNS server list \"" + csv + "\": " + ares_strerror(rc));
+      return base::fail(base::Status::Inval, "invalid DNS server list \"" + csv + "\": " + ares_strerror(rc));
   }
   return self;
 }
@@ -150,23 +150,23 @@ CaresSource::~CaresSource() {
   clear_retired();
 }
 
-void CaresSource::log(LogLevel level, const std::string& msg) const {
+void CaresSource::log(base::LogLevel level, const std::string& msg) const {
   if (log_) log_(level, msg);
 }
 
 void CaresSource::lookup(const source::Query& q, source::StepCallback done) {
-  auto refuse = [&](Status status, const char* reason) {
+  auto refuse = [&](base::Status status, const char* reason) {
     source::Step step;
     step.decided = true;
     step.answer.status = status;
-    step.answer.source = record::Source::Dns;
+    step.answer.source = record::Origin::Dns;
     step.answer.reason = reason;
     done(std::move(step));
   };
-  if (shutting_down_) return refuse(Status::Temp, "DNS lookup cancelled (shutting down)");
+  if (shutting_down_) return refuse(base::Status::Temp, "DNS lookup cancelled (shutting down)");
   // RFC 7686: .onion names never go to DNS, whatever the source order.
   if (address::is_onion_name(q.domain))
-    return refuse(Status::BadData, "onion names are never sent to DNS (RFC 7686)");
+    return refuse(base::Status::BadData, "onion names are never sent to DNS (RFC 7686)");
   auto req = std::make_unique<Request>();
   req->serial = next_serial_++;
   req->query = q;
@@ -231,9 +231,9 @@ void CaresSource::send_query(Request& r) {
     // The owner name cannot exist in DNS (too long, empty label): nothing
     // can be published there, so this is an answer, not a failure.
     record::Answer a;
-    a.status = Status::NotFound;
-    a.source = record::Source::Dns;
-    a.reason = "no SRV lookup possible for " + printable(r.qname) + ": " + q.error().detail;
+    a.status = base::Status::NotFound;
+    a.source = record::Origin::Dns;
+    a.reason = "no SRV lookup possible for " + base::printable(r.qname) + ": " + q.error().detail;
     finish(r.serial, std::move(a));
     return;
   }
@@ -284,7 +284,7 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
   r.authenticated = r.authenticated && ans.authenticated && cfg_.dnssec != Dnssec::Off;
 
   record::Answer a;
-  a.source = record::Source::Dns;
+  a.source = record::Origin::Dns;
   switch (ans.kind) {
     case SrvAnswer::Kind::Failure:
       fail_temp(serial, ans.reason);
@@ -299,7 +299,7 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
       send_query(r);
       return;
     case SrvAnswer::Kind::NoRecords:
-      a.status = Status::NotFound;
+      a.status = base::Status::NotFound;
       a.ttl = std::min({ans.ttl, r.ttl_cap, cfg_.max_negative_ttl});
       a.authenticated = r.authenticated;
       a.reason = ans.reason;
@@ -320,12 +320,12 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
     for (auto& n : sel.notes) r.explain.push_back("dns: " + n);
   for (const auto& n : sel.notes)
     if (n.find(": dropped,") != std::string::npos)
-      log(LogLevel::Info, "domain " + r.query.domain + ": " + n);
+      log(base::LogLevel::Info, "domain " + r.query.domain + ": " + n);
 
   a.ttl = ttl;
   a.authenticated = r.authenticated;
   if (sel.kind != RouteSelection::Kind::Routes) {
-    a.status = Status::NotFound;
+    a.status = base::Status::NotFound;
     a.ttl = std::min(ttl, cfg_.max_negative_ttl);
     a.reason = sel.reason;
     finish(serial, std::move(a));
@@ -338,7 +338,7 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
                           " is not DNSSEC-authenticated (AD bit clear) and dnssec=require");
     return;
   }
-  a.status = Status::Ok;
+  a.status = base::Status::Ok;
   a.routes = std::move(sel.routes);
   a.reason = "SRV " + r.qname;
   finish(serial, std::move(a));
@@ -351,11 +351,11 @@ std::string CaresSource::lookup_domain(std::uint64_t serial) const {
 
 void CaresSource::fail_temp(std::uint64_t serial, std::string reason) {
   record::Answer a;
-  a.status = Status::Temp;
-  a.source = record::Source::Dns;
+  a.status = base::Status::Temp;
+  a.source = record::Origin::Dns;
   a.reason = std::move(reason);
   // The answer carries the reason to the MTA; the log is for trends.
-  if (!shutting_down_) log(LogLevel::Info, "domain " + lookup_domain(serial) + ": " + a.reason);
+  if (!shutting_down_) log(base::LogLevel::Info, "domain " + lookup_domain(serial) + ": " + a.reason);
   finish(serial, std::move(a));
 }
 
@@ -366,7 +366,7 @@ void CaresSource::finish(std::uint64_t serial, record::Answer answer) {
   requests_.erase(it);
   if (!r->started) queue_.erase(std::remove(queue_.begin(), queue_.end(), serial), queue_.end());
   if (r->query.explain) {
-    if (answer.status == Status::Temp) r->explain.push_back("dns: temporary failure: " + answer.reason);
+    if (answer.status == base::Status::Temp) r->explain.push_back("dns: temporary failure: " + answer.reason);
     answer.explain.insert(answer.explain.begin(), r->explain.begin(), r->explain.end());
   }
   // Free a slot before the callback, which may start more lookups.

@@ -49,8 +49,8 @@ struct DnsConfig {
 
 class CaresSource final : public source::Source {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<CaresSource>> create(event::Loop& loop, DnsConfig cfg,
-                                                                   LogSink log);
+  [[nodiscard]] static base::Result<std::unique_ptr<CaresSource>> create(event::Loop& loop, DnsConfig cfg,
+                                                                   base::LogSink log);
   ~CaresSource() override;
   CaresSource(const CaresSource&) = delete;
   CaresSource& operator=(const CaresSource&) = delete;
@@ -65,7 +65,7 @@ class CaresSource final : public source::Source {
  private:
   struct Request;
   struct Channel;
-  CaresSource(event::Loop& loop, DnsConfig cfg, LogSink log);
+  CaresSource(event::Loop& loop, DnsConfig cfg, base::LogSink log);
 
   void start(std::uint64_t serial);
   void send_query(Request& r);
@@ -80,11 +80,11 @@ class CaresSource final : public source::Source {
   void on_io(int fd, bool readable, bool writable);
   void on_sock_state(int fd, bool readable, bool writable);
   void arm_timer();
-  void log(LogLevel level, const std::string& msg) const;
+  void log(base::LogLevel level, const std::string& msg) const;
 
   event::Loop& loop_;
   DnsConfig cfg_;
-  LogSink log_;
+  base::LogSink log_;
   record::UniformRng rng_;
   std::unique_ptr<Channel> channel_;
   std::unique_ptr<event::Timer> ares_timer_;

@@ -18,14 +18,14 @@ class Reader {
   std::size_t pos() const { return pos_; }
   bool has(std::size_t n) const { return pos_ <= wire_.size() && wire_.size() - pos_ >= n; }
 
-  Result<std::uint16_t> u16(const char* what) {
-    if (!has(2)) return fail(Status::BadData, std::string("truncated ") + what);
+  base::Result<std::uint16_t> u16(const char* what) {
+    if (!has(2)) return base::fail(base::Status::BadData, std::string("truncated ") + what);
     std::uint16_t v = static_cast<std::uint16_t>((wire_[pos_] << 8) | wire_[pos_ + 1]);
     pos_ += 2;
     return v;
   }
-  Result<std::uint32_t> u32(const char* what) {
-    if (!has(4)) return fail(Status::BadData, std::string("truncated ") + what);
+  base::Result<std::uint32_t> u32(const char* what) {
+    if (!has(4)) return base::fail(base::Status::BadData, std::string("truncated ") + what);
     std::uint32_t v = (std::uint32_t{wire_[pos_]} << 24) | (std::uint32_t{wire_[pos_ + 1]} << 16) |
                       (std::uint32_t{wire_[pos_ + 2]} << 8) | std::uint32_t{wire_[pos_ + 3]};
     pos_ += 4;
@@ -34,16 +34,16 @@ class Reader {
 
   // Reads a possibly compressed name at the cursor; the cursor moves past
   // the name's first encoding only.
-  Result<std::string> name() {
+  base::Result<std::string> name() {
     auto r = name_at(pos_);
-    if (!r) return tl::unexpected(r.error());
+    if (!r) return base::fail(r.error());
     pos_ = r->second;
     return std::move(r->first);
   }
 
   // Name at `at`; returns the name and the offset just past it (not past
   // any pointer target).
-  Result<std::pair<std::string, std::size_t>> name_at(std::size_t at) const {
+  base::Result<std::pair<std::string, std::size_t>> name_at(std::size_t at) const {
     std::string out;
     out.reserve(64);  // SRV owner names and onion targets fit: one allocation
     std::size_t wire_len = 0;
@@ -52,28 +52,28 @@ class Reader {
     bool jumped = false;
     int hops = 0;
     for (;;) {
-      if (cursor >= wire_.size()) return fail(Status::BadData, "name runs past the message");
+      if (cursor >= wire_.size()) return base::fail(base::Status::BadData, "name runs past the message");
       const std::uint8_t len = wire_[cursor];
       if ((len & 0xc0) == 0xc0) {
-        if (cursor + 1 >= wire_.size()) return fail(Status::BadData, "truncated compression pointer");
+        if (cursor + 1 >= wire_.size()) return base::fail(base::Status::BadData, "truncated compression pointer");
         const std::size_t target = (static_cast<std::size_t>(len & 0x3f) << 8) | wire_[cursor + 1];
         // Pointers must point strictly backwards; a label followed by a
         // pointer back to itself can still loop: kMaxPointerHops ends that.
-        if (target >= cursor) return fail(Status::BadData, "forward or looping compression pointer");
-        if (++hops > kMaxPointerHops) return fail(Status::BadData, "too many compression pointers");
+        if (target >= cursor) return base::fail(base::Status::BadData, "forward or looping compression pointer");
+        if (++hops > kMaxPointerHops) return base::fail(base::Status::BadData, "too many compression pointers");
         if (!jumped) end = cursor + 2;
         jumped = true;
         cursor = target;
         continue;
       }
-      if ((len & 0xc0) != 0) return fail(Status::BadData, "unsupported label type");
+      if ((len & 0xc0) != 0) return base::fail(base::Status::BadData, "unsupported label type");
       if (len == 0) {
         if (!jumped) end = cursor + 1;
         break;
       }
-      if (cursor + 1 + len > wire_.size()) return fail(Status::BadData, "label runs past the message");
+      if (cursor + 1 + len > wire_.size()) return base::fail(base::Status::BadData, "label runs past the message");
       wire_len += len + 1;
-      if (wire_len + 1 > kMaxWireName) return fail(Status::BadData, "name longer than 255 bytes");
+      if (wire_len + 1 > kMaxWireName) return base::fail(base::Status::BadData, "name longer than 255 bytes");
       if (!out.empty()) out += '.';
       out.reserve(out.size() + len);
       for (std::size_t i = 0; i < len; ++i) {
@@ -83,7 +83,7 @@ class Reader {
           std::snprintf(buf, sizeof buf, "\\%03u", c);
           out += buf;
         } else {
-          out += ascii_lower(static_cast<char>(c));
+          out += base::ascii_lower(static_cast<char>(c));
         }
       }
       cursor += 1 + len;
@@ -91,8 +91,8 @@ class Reader {
     return std::make_pair(std::move(out), end);
   }
 
-  Result<std::size_t> skip(std::size_t n, const char* what) {
-    if (!has(n)) return fail(Status::BadData, std::string("truncated ") + what);
+  base::Result<std::size_t> skip(std::size_t n, const char* what) {
+    if (!has(n)) return base::fail(base::Status::BadData, std::string("truncated ") + what);
     std::size_t at = pos_;
     pos_ += n;
     return at;
@@ -105,57 +105,57 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-Result<ResourceRecord> read_rr(Reader& rd) {
+base::Result<ResourceRecord> read_rr(Reader& rd) {
   ResourceRecord rr;
   auto name = rd.name();
-  if (!name) return tl::unexpected(name.error());
+  if (!name) return base::fail(name.error());
   rr.name = std::move(*name);
   auto type = rd.u16("RR type");
-  if (!type) return tl::unexpected(type.error());
+  if (!type) return base::fail(type.error());
   auto cls = rd.u16("RR class");
-  if (!cls) return tl::unexpected(cls.error());
+  if (!cls) return base::fail(cls.error());
   auto ttl = rd.u32("RR TTL");
-  if (!ttl) return tl::unexpected(ttl.error());
+  if (!ttl) return base::fail(ttl.error());
   auto rdlen = rd.u16("RDLENGTH");
-  if (!rdlen) return tl::unexpected(rdlen.error());
+  if (!rdlen) return base::fail(rdlen.error());
   rr.type = *type;
   rr.rrclass = *cls;
   rr.ttl = *ttl;
   const std::size_t start = rd.pos();
   auto at = rd.skip(*rdlen, "RDATA");
-  if (!at) return tl::unexpected(at.error());
+  if (!at) return base::fail(at.error());
   const std::size_t end = start + *rdlen;
 
   // RDATA names may be compressed and point anywhere before them; their
   // first encoding must still end inside RDLENGTH.
-  auto name_in_rdata = [&](std::size_t off) -> Result<std::string> {
+  auto name_in_rdata = [&](std::size_t off) -> base::Result<std::string> {
     auto n = rd.name_at(off);
-    if (!n) return tl::unexpected(n.error());
-    if (n->second != end) return fail(Status::BadData, "RDATA length does not match its content");
+    if (!n) return base::fail(n.error());
+    if (n->second != end) return base::fail(base::Status::BadData, "RDATA length does not match its content");
     return std::move(n->first);
   };
 
   if (rr.type == kTypeSrv && rr.rrclass == kClassIn) {
-    if (*rdlen < 7) return fail(Status::BadData, "SRV RDATA too short");
+    if (*rdlen < 7) return base::fail(base::Status::BadData, "SRV RDATA too short");
     auto w = rd.wire();
     record::SrvRecord srv;
     srv.priority = static_cast<std::uint16_t>((w[start] << 8) | w[start + 1]);
     srv.weight = static_cast<std::uint16_t>((w[start + 2] << 8) | w[start + 3]);
     srv.port = static_cast<std::uint16_t>((w[start + 4] << 8) | w[start + 5]);
     auto target = name_in_rdata(start + 6);
-    if (!target) return tl::unexpected(target.error());
+    if (!target) return base::fail(target.error());
     srv.target = std::move(*target);
     rr.srv = std::move(srv);
   } else if (rr.type == kTypeCname && rr.rrclass == kClassIn) {
     auto target = name_in_rdata(start);
-    if (!target) return tl::unexpected(target.error());
+    if (!target) return base::fail(target.error());
     rr.cname = std::move(*target);
   } else if (rr.type == kTypeSoa && rr.rrclass == kClassIn) {
     auto mname = rd.name_at(start);
-    if (!mname) return tl::unexpected(mname.error());
+    if (!mname) return base::fail(mname.error());
     auto rname = rd.name_at(mname->second);
-    if (!rname) return tl::unexpected(rname.error());
-    if (rname->second + 20 != end) return fail(Status::BadData, "SOA RDATA length does not match");
+    if (!rname) return base::fail(rname.error());
+    if (rname->second + 20 != end) return base::fail(base::Status::BadData, "SOA RDATA length does not match");
     auto w = rd.wire();
     const std::size_t m = end - 4;
     rr.soa = SoaData{(std::uint32_t{w[m]} << 24) | (std::uint32_t{w[m + 1]} << 16) |
@@ -164,24 +164,24 @@ Result<ResourceRecord> read_rr(Reader& rd) {
   return rr;
 }
 
-Result<std::vector<std::uint8_t>> encode_name(std::string_view name) {
+base::Result<std::vector<std::uint8_t>> encode_name(std::string_view name) {
   std::vector<std::uint8_t> out;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty()) return fail(Status::Inval, "empty name");
+  if (name.empty()) return base::fail(base::Status::Inval, "empty name");
   std::size_t start = 0;
   while (start <= name.size()) {
     std::size_t end = name.find('.', start);
     if (end == std::string_view::npos) end = name.size();
     const std::size_t len = end - start;
-    if (len == 0) return fail(Status::Inval, "empty label in \"" + printable(name) + "\"");
-    if (len > 63) return fail(Status::Inval, "label longer than 63 bytes");
+    if (len == 0) return base::fail(base::Status::Inval, "empty label in \"" + base::printable(name) + "\"");
+    if (len > 63) return base::fail(base::Status::Inval, "label longer than 63 bytes");
     out.push_back(static_cast<std::uint8_t>(len));
     out.insert(out.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
                name.begin() + static_cast<std::ptrdiff_t>(end));
     start = end + 1;
   }
   out.push_back(0);
-  if (out.size() > kMaxWireName) return fail(Status::Inval, "name longer than 255 bytes");
+  if (out.size() > kMaxWireName) return base::fail(base::Status::Inval, "name longer than 255 bytes");
   return out;
 }
 
@@ -194,13 +194,13 @@ void put16(std::vector<std::uint8_t>& v, std::uint16_t x) {
 
 std::string normalize_name(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return ascii_lowercase(name);
+  return base::ascii_lowercase(name);
 }
 
-Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view name,
+base::Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view name,
                                               std::uint16_t qtype, const QueryOptions& opts) {
   auto qname = encode_name(name);
-  if (!qname) return tl::unexpected(qname.error());
+  if (!qname) return base::fail(qname.error());
   std::vector<std::uint8_t> q;
   q.reserve(kHeaderSize + qname->size() + 4 + 11);
   put16(q, id);
@@ -226,10 +226,10 @@ Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view
   return q;
 }
 
-Result<Message> parse_message(std::span<const std::uint8_t> wire) {
+base::Result<Message> parse_message(std::span<const std::uint8_t> wire) {
   Reader rd(wire);
   if (wire.size() < kHeaderSize)
-    return fail(Status::BadData, "message shorter than the 12-byte header");
+    return base::fail(base::Status::BadData, "message shorter than the 12-byte header");
   Message m;
   m.id = *rd.u16("ID");
   const std::uint16_t flags = *rd.u16("flags");
@@ -249,11 +249,11 @@ Result<Message> parse_message(std::span<const std::uint8_t> wire) {
 
   for (std::uint16_t i = 0; i < m.qdcount; ++i) {
     auto qn = rd.name();
-    if (!qn) return tl::unexpected(qn.error());
+    if (!qn) return base::fail(qn.error());
     auto qt = rd.u16("QTYPE");
-    if (!qt) return tl::unexpected(qt.error());
+    if (!qt) return base::fail(qt.error());
     auto qc = rd.u16("QCLASS");
-    if (!qc) return tl::unexpected(qc.error());
+    if (!qc) return base::fail(qc.error());
     if (i == 0) {
       m.qname = std::move(*qn);
       m.qtype = *qt;
@@ -268,16 +268,16 @@ Result<Message> parse_message(std::span<const std::uint8_t> wire) {
     // Each RR takes at least 11 bytes: refuse impossible counts up front
     // instead of reserving for them.
     if (!rd.has(std::size_t{s.count} * 11))
-      return fail(Status::BadData, "record counts exceed the message length");
+      return base::fail(base::Status::BadData, "record counts exceed the message length");
     s.out->reserve(s.count);
     for (std::uint16_t i = 0; i < s.count; ++i) {
       auto rr = read_rr(rd);
-      if (!rr) return tl::unexpected(rr.error());
+      if (!rr) return base::fail(rr.error());
       s.out->push_back(std::move(*rr));
     }
   }
   if (rd.pos() != wire.size())
-    return fail(Status::BadData, "trailing bytes after the last record");
+    return base::fail(base::Status::BadData, "trailing bytes after the last record");
   return m;
 }
 

@@ -45,7 +45,7 @@ struct QueryOptions {
 
 // Name in presentation form, with or without the trailing dot.  Fails for
 // empty labels, labels over 63 bytes, names over 255 bytes on the wire.
-[[nodiscard]] Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view name,
+[[nodiscard]] base::Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view name,
                                                             std::uint16_t qtype,
                                                             const QueryOptions& opts);
 
@@ -80,7 +80,7 @@ struct Message {
 
 // Parses the header, the questions and every RR.  BadData with a precise
 // reason for anything truncated, out of bounds or malformed.
-[[nodiscard]] Result<Message> parse_message(std::span<const std::uint8_t> wire);
+[[nodiscard]] base::Result<Message> parse_message(std::span<const std::uint8_t> wire);
 
 // Lower case, strip one trailing dot.
 std::string normalize_name(std::string_view name);

@@ -23,7 +23,7 @@ std::string safe_reason(const std::string& reason) {
 }
 
 std::string postfix_nexthop(const record::Answer& a, const AnswerStyle& style) {
-  if (a.status != Status::Ok || a.routes.empty()) return {};
+  if (a.status != base::Status::Ok || a.routes.empty()) return {};
   auto hop = [](const record::Route& r) {
     return "[" + r.onion + "]:" + std::to_string(r.port);
   };
@@ -39,26 +39,26 @@ std::string postfix_nexthop(const record::Answer& a, const AnswerStyle& style) {
 
 std::string format_postfix(const record::Answer& a, const AnswerStyle& style) {
   // A found answer without routes is a bug in a source: defer, never "OK ".
-  if (a.status == Status::Ok && a.routes.empty()) return "TEMP internal error: no route";
-  switch (outcome_of(a.status)) {
-    case Outcome::Found: return "OK " + postfix_nexthop(a, style);
-    case Outcome::NotFound: return "NOTFOUND ";
-    case Outcome::Temp: return "TEMP " + safe_reason(a.reason);
-    case Outcome::Perm: return "PERM " + safe_reason(a.reason);
+  if (a.status == base::Status::Ok && a.routes.empty()) return "TEMP internal error: no route";
+  switch (base::outcome_of(a.status)) {
+    case base::Outcome::Found: return "OK " + postfix_nexthop(a, style);
+    case base::Outcome::NotFound: return "NOTFOUND ";
+    case base::Outcome::Temp: return "TEMP " + safe_reason(a.reason);
+    case base::Outcome::Perm: return "PERM " + safe_reason(a.reason);
   }
   return "TEMP internal error";
 }
 
 std::string format_opensmtpd(const record::Answer& a, const AnswerStyle& style) {
-  switch (outcome_of(a.status)) {
-    case Outcome::Found: {
+  switch (base::outcome_of(a.status)) {
+    case base::Outcome::Found: {
       if (a.routes.empty()) return "error|internal error: no route";
       const auto& r = a.routes.front();
       return style.opensmtpd_scheme + "://" + r.onion + ":" + std::to_string(r.port);
     }
-    case Outcome::NotFound: return "not-found";
-    case Outcome::Temp:
-    case Outcome::Perm: {
+    case base::Outcome::NotFound: return "not-found";
+    case base::Outcome::Temp:
+    case base::Outcome::Perm: {
       std::string msg = safe_reason(a.reason);
       for (char& c : msg)
         if (c == '|') c = '/';
@@ -159,7 +159,7 @@ std::string format_json(const record::Answer& a) {
   append_field(out, "domain");
   append_json_string(out, a.domain);
   append_field(out, "status");
-  append_json_string(out, outcome_name(outcome_of(a.status)));
+  append_json_string(out, base::outcome_name(base::outcome_of(a.status)));
   append_field(out, "routes");
   out += '[';
   for (std::size_t i = 0; i < a.routes.size(); ++i) {
@@ -172,7 +172,7 @@ std::string format_json(const record::Answer& a) {
   }
   out += ']';
   append_field(out, "source");
-  append_json_string(out, record::source_name(a.source));
+  append_json_string(out, record::origin_name(a.source));
   append_field(out, "reason");
   append_json_string(out, a.reason);
   append_field(out, "ttl");
@@ -194,10 +194,10 @@ std::string format_json(const record::Answer& a) {
 
 std::string format_text(const record::Answer& a, const AnswerStyle& style) {
   // The key is raw MTA input: one answer must stay one line.
-  std::string out = printable(a.key, kMaxKeyText) + ": " + std::string(outcome_name(outcome_of(a.status)));
-  if (a.status == Status::Ok) out += " " + postfix_nexthop(a, style);
-  out += " (source " + std::string(record::source_name(a.source));
-  if (a.status == Status::Ok || a.status == Status::NotFound) out += ", ttl " + std::to_string(a.ttl);
+  std::string out = base::printable(a.key, kMaxKeyText) + ": " + std::string(base::outcome_name(base::outcome_of(a.status)));
+  if (a.status == base::Status::Ok) out += " " + postfix_nexthop(a, style);
+  out += " (source " + std::string(record::origin_name(a.source));
+  if (a.status == base::Status::Ok || a.status == base::Status::NotFound) out += ", ttl " + std::to_string(a.ttl);
   if (a.authenticated) out += ", DNSSEC authenticated";
   out += "): " + safe_reason(a.reason);
   return out;

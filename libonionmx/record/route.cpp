@@ -2,13 +2,13 @@
 
 namespace onionmx::record {
 
-const char* source_name(Source s) noexcept {
+const char* origin_name(Origin s) noexcept {
   switch (s) {
-    case Source::None: return "none";
-    case Source::Local: return "local";
-    case Source::OnionAddress: return "onion-address";
-    case Source::Dns: return "dns";
-    case Source::Policy: return "policy";
+    case Origin::None: return "none";
+    case Origin::Local: return "local";
+    case Origin::OnionAddress: return "onion-address";
+    case Origin::Dns: return "dns";
+    case Origin::Policy: return "policy";
   }
   return "none";
 }

@@ -22,15 +22,15 @@ struct Route {
 };
 
 // Where an answer came from; the words are the JSON `source` field.
-enum class Source { None, Local, OnionAddress, Dns, Policy };
-const char* source_name(Source s) noexcept;
+enum class Origin { None, Local, OnionAddress, Dns, Policy };
+const char* origin_name(Origin s) noexcept;
 
 struct Answer {
-  Status status = Status::Internal;
+  base::Status status = base::Status::Internal;
   std::string key;     // as the MTA sent it
   std::string domain;  // lower case, no trailing dot; empty if none
   std::vector<Route> routes;  // best first; non-empty iff status == Ok
-  Source source = Source::None;
+  Origin source = Origin::None;
   std::uint32_t ttl = 0;       // seconds the answer may be cached
   bool authenticated = false;  // DNSSEC AD bit from a trusted resolver
   std::string reason;          // why (always set for non-Ok)

@@ -18,7 +18,7 @@ struct Resolver::State {
 };
 
 Resolver::Resolver(std::vector<std::unique_ptr<source::Source>> sources, FailurePolicy policy,
-                   LogSink log)
+                   base::LogSink log)
     : policy_(policy), log_(std::move(log)), sources_(std::move(sources)) {}
 
 Resolver::~Resolver() {
@@ -26,8 +26,8 @@ Resolver::~Resolver() {
   sources_.clear();
 }
 
-Result<std::unique_ptr<Resolver>> Resolver::create(event::Loop& loop, const Settings& s,
-                                                   LogSink log) {
+base::Result<std::unique_ptr<Resolver>> Resolver::create(event::Loop& loop, const Settings& s,
+                                                   base::LogSink log) {
   std::vector<std::unique_ptr<source::Source>> sources;
   for (const auto& name : s.order) {
     if (name == "local") {
@@ -36,10 +36,10 @@ Result<std::unique_ptr<Resolver>> Resolver::create(event::Loop& loop, const Sett
       sources.push_back(std::make_unique<source::OnionAddressSource>(s.onion_port));
     } else if (name == "dns") {
       auto dns = dns::CaresSource::create(loop, s.dns, log);
-      if (!dns) return tl::unexpected(dns.error());
+      if (!dns) return base::fail(dns.error());
       sources.push_back(std::move(*dns));
     } else {
-      return fail(Status::Inval, "unknown source \"" + printable(name) + "\"");
+      return base::fail(base::Status::Inval, "unknown source \"" + base::printable(name) + "\"");
     }
   }
   return std::make_unique<Resolver>(std::move(sources), s.on_dns_failure, std::move(log));
@@ -55,8 +55,8 @@ void Resolver::resolve(std::string_view key, bool explain, Callback done) {
   const address::MailKey mk = address::parse_mail_key(key);
   if (mk.kind != address::KeyKind::Domain) {
     record::Answer a;
-    a.status = Status::NotFound;
-    a.source = record::Source::None;
+    a.status = base::Status::NotFound;
+    a.source = record::Origin::None;
     a.reason = "no routable domain in key: " + mk.reason;
     if (explain) st->explain.push_back("key: " + mk.reason + ", not looked up");
     complete(st, std::move(a));
@@ -70,8 +70,8 @@ void Resolver::resolve(std::string_view key, bool explain, Callback done) {
 void Resolver::next(std::shared_ptr<State> st) {
   if (st->index >= sources_.size()) {
     record::Answer a;
-    a.status = Status::NotFound;
-    a.source = record::Source::None;
+    a.status = base::Status::NotFound;
+    a.source = record::Origin::None;
     a.reason = "no onion route for " + st->query.domain;
     complete(st, std::move(a));
     return;
@@ -87,15 +87,15 @@ void Resolver::next(std::shared_ptr<State> st) {
       return;
     }
     record::Answer a = std::move(step.answer);
-    if (src.name() == "dns" && a.status == Status::Temp && policy_ == FailurePolicy::Clearnet &&
+    if (src.name() == "dns" && a.status == base::Status::Temp && policy_ == FailurePolicy::Clearnet &&
         !shutting_down_) {
       const std::string why = a.reason;
       a = record::Answer{};
-      a.status = Status::NotFound;
-      a.source = record::Source::Policy;
+      a.status = base::Status::NotFound;
+      a.source = record::Origin::Policy;
       a.reason = "DNS failure (" + why + "); on_dns_failure=clearnet: normal routing";
       if (log_)
-        log_(LogLevel::Warning, "domain " + st->query.domain + ": " + a.reason +
+        log_(base::LogLevel::Warning, "domain " + st->query.domain + ": " + a.reason +
                                     " (mail may leave over the clearnet)");
       if (st->query.explain) st->explain.push_back("policy: on_dns_failure=clearnet applied");
     }
@@ -111,7 +111,7 @@ void Resolver::complete(const std::shared_ptr<State>& st, record::Answer a) {
                        std::make_move_iterator(a.explain.end()));
     a.explain = std::move(st->explain);
   }
-  if (a.status != Status::Ok) a.routes.clear();
+  if (a.status != base::Status::Ok) a.routes.clear();
   --pending_;
   Callback done = std::move(st->done);
   done(std::move(a));

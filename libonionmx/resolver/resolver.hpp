@@ -42,16 +42,16 @@ class Resolver {
   using Callback = std::function<void(record::Answer)>;
 
   Resolver(std::vector<std::unique_ptr<source::Source>> sources, FailurePolicy policy,
-           LogSink log);
+           base::LogSink log);
   // Pending lookups complete with a temporary failure (never the clearnet
   // policy: shutting down is not a DNS failure).
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
   // Builds the sources named in settings.order, in that order.
-  [[nodiscard]] static Result<std::unique_ptr<Resolver>> create(event::Loop& loop,
+  [[nodiscard]] static base::Result<std::unique_ptr<Resolver>> create(event::Loop& loop,
                                                                 const Settings& settings,
-                                                                LogSink log);
+                                                                base::LogSink log);
 
   // `done` runs exactly once: at once for answers that need no network,
   // else from the event loop.
@@ -67,7 +67,7 @@ class Resolver {
 
   // Declared before sources_ so they outlive the sources' final callbacks.
   FailurePolicy policy_;
-  LogSink log_;
+  base::LogSink log_;
   std::size_t pending_ = 0;
   bool shutting_down_ = false;
   std::vector<std::unique_ptr<source::Source>> sources_;

@@ -15,11 +15,11 @@
 #include "config/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using onionmx::Status;
+  using onionmx::base::Status;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const auto c = onionmx::config::parse_config(text, "<fuzz>");
   if (!c) {
-    if (c.error().code != Status::Inval) std::abort();
+    if (c.error().code != onionmx::base::Status::Inval) std::abort();
     if (c.error().detail.rfind("<fuzz>:", 0) != 0) std::abort();
     return 0;
   }

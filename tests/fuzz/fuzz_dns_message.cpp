@@ -46,7 +46,7 @@ void check_selection(const RouteSelection& sel) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto m = parse_message(std::span<const std::uint8_t>(data, size));
   if (!m) {
-    if (m.error().code != onionmx::Status::BadData || m.error().detail.empty()) std::abort();
+    if (m.error().code != onionmx::base::Status::BadData || m.error().detail.empty()) std::abort();
     return 0;
   }
   std::uint32_t seed = static_cast<std::uint32_t>(size);

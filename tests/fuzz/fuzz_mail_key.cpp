@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (k.domain.find('@') != std::string::npos) std::abort();
     for (char c : k.domain)
       if (c >= 'A' && c <= 'Z') std::abort();
-    if (onionmx::ascii_lowercase(key).find(k.domain) == std::string::npos) std::abort();
+    if (onionmx::base::ascii_lowercase(key).find(k.domain) == std::string::npos) std::abort();
     if (!k.reason.empty()) std::abort();
   } else {
     if (!k.domain.empty()) std::abort();

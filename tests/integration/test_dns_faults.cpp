@@ -30,8 +30,8 @@ using onionmx::test::contains;
 using onionmx::test::status_name;
 
 using namespace std::chrono_literals;
-using onionmx::LogLevel;
-using onionmx::Status;
+using onionmx::base::LogLevel;
+using onionmx::base::Status;
 using onionmx::dns::CaresSource;
 using onionmx::dns::DnsConfig;
 using onionmx::dns::Dnssec;
@@ -91,7 +91,7 @@ class DnsFaults : public ::testing::Test {
   }
 
   std::unique_ptr<CaresSource> make_source(DnsConfig c) {
-    auto s = CaresSource::create(loop_, std::move(c), [this](LogLevel level, std::string_view m) {
+    auto s = CaresSource::create(loop_, std::move(c), [this](onionmx::base::LogLevel level, std::string_view m) {
       log_.emplace_back(level, std::string(m));
     });
     if (!s) {
@@ -147,12 +147,12 @@ class DnsFaults : public ::testing::Test {
   int warnings_containing(const std::string& text) const {
     int n = 0;
     for (const auto& [level, msg] : log_)
-      if (level == LogLevel::Warning && contains(msg, text)) ++n;
+      if (level == onionmx::base::LogLevel::Warning && contains(msg, text)) ++n;
     return n;
   }
 
   event::Loop loop_;
-  std::vector<std::pair<LogLevel, std::string>> log_;
+  std::vector<std::pair<onionmx::base::LogLevel, std::string>> log_;
 };
 
 #define EXPECT_STATUS(answer, want)                                                      \
@@ -185,8 +185,8 @@ TEST_F(DnsFaults, SrvFoundGivesRoutesInRfc2782OrderWithMinTtlAndPortsKept) {
   ScriptedRng rng({3, 2, 1, 37, 0, 0, 0});
   src->set_rng(rng.fn());
   Answer a = lookup(*src, "multi.example");
-  EXPECT_STATUS(a, Status::Ok);
-  EXPECT_EQ(a.source, record::Source::Dns);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
+  EXPECT_EQ(a.source, record::Origin::Dns);
   ASSERT_EQ(a.routes.size(), 3u) << "the non-onion backup target is dropped";
   EXPECT_EQ(a.routes[0].onion, kA1);
   EXPECT_EQ(a.routes[0].port, 25);
@@ -211,7 +211,7 @@ TEST_F(DnsFaults, SrvFoundGivesRoutesInRfc2782OrderWithMinTtlAndPortsKept) {
   ScriptedRng rng2({3, 2, 1, 80, 50, 0, 0});
   src->set_rng(rng2.fn());
   a = lookup(*src, "multi.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 3u);
   EXPECT_EQ(a.routes[0].onion, kA2);
   EXPECT_EQ(a.routes[1].onion, kA1);
@@ -228,10 +228,10 @@ TEST_F(DnsFaults, TtlIsCappedByMaxTtlAndTopBitTtlCountsAsZero) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "long.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_EQ(a.ttl, 3600u);
   a = lookup(*src, "topbit.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_EQ(a.ttl, 0u) << "RFC 2181 §8: a TTL with the top bit set is treated as zero";
 }
 
@@ -257,10 +257,10 @@ TEST_P(DnsErrorRcode, IsTempNamingTheRcodeAndAnsweredWithoutWaiting) {
   const auto t0 = std::chrono::steady_clock::now();
   Answer a = lookup(*src, "broken.example");
   const auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, rc.word)) << a.reason;
   EXPECT_TRUE(a.routes.empty());
-  EXPECT_EQ(a.source, record::Source::Dns);
+  EXPECT_EQ(a.source, record::Origin::Dns);
   EXPECT_LT(took, 2500ms) << "the error answer decides; the 5 s budget is not waited for";
   EXPECT_EQ(logs_containing({"broken.example", rc.word}), 1)
       << "a DNS failure is logged once, naming the domain";
@@ -284,7 +284,7 @@ TEST_F(DnsFaults, SilentServerIsTempWithinTheTimeBudget) {
   const auto t0 = std::chrono::steady_clock::now();
   Answer a = lookup(*src, "silent.example");
   const auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "timeout")) << a.reason;
   EXPECT_GE(took, 400ms);
   EXPECT_LE(took, 2000ms);
@@ -301,7 +301,7 @@ TEST_F(DnsFaults, AnswerWithWrongIdIsNeverAccepted) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "spoofed.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(a.routes.empty());
   EXPECT_GE(server.queries(), 1);
 }
@@ -382,7 +382,7 @@ TEST_P(DnsMalformed, IsTempMalformed) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "malformed.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "malformed")) << a.reason;
   EXPECT_TRUE(a.routes.empty());
 }
@@ -406,7 +406,7 @@ TEST_F(DnsFaults, AnswerShorterThanTheHeaderIsNeverAccepted) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "short.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "timeout")) << a.reason;
   EXPECT_TRUE(a.routes.empty());
   EXPECT_GE(server.queries(), 1);
@@ -422,7 +422,7 @@ TEST_F(DnsFaults, GarbageAfterTheIdIsNeverAccepted) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "garbage.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "timeout")) << a.reason;
   EXPECT_TRUE(a.routes.empty());
   EXPECT_GE(server.queries(), 1);
@@ -443,7 +443,7 @@ TEST_F(DnsFaults, AnswerToADifferentQuestionIsNeverAccepted) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "asked.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "timeout") || contains(a.reason, "mismatched")) << a.reason;
   EXPECT_TRUE(a.routes.empty());
   EXPECT_GE(server.queries(), 1);
@@ -465,7 +465,7 @@ TEST_F(DnsFaults, ForgedAnswerIsIgnoredAndTheGenuineRetryIsUsed) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "asked.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, kA2) << "the forged route is never used";
   EXPECT_EQ(server.queries(), 2);
@@ -480,7 +480,7 @@ TEST_F(DnsFaults, TruncatedEvenOverTcpIsTemp) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "huge.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "truncated")) << a.reason;
   EXPECT_GE(server.tcp_queries(), 1);
 }
@@ -501,21 +501,21 @@ TEST_F(DnsFaults, NxdomainWithSoaIsNotFoundWithRfc2308NegativeTtl) {
   ASSERT_TRUE(src);
 
   Answer a = lookup(*src, "minimum-smaller.example");
-  EXPECT_STATUS(a, Status::NotFound);
-  EXPECT_EQ(a.source, record::Source::Dns);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
+  EXPECT_EQ(a.source, record::Origin::Dns);
   EXPECT_EQ(a.ttl, 60u) << "min(SOA TTL 300, MINIMUM 60)";
   EXPECT_TRUE(contains(a.reason, "NXDOMAIN")) << a.reason;
 
   a = lookup(*src, "ttl-smaller.example");
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_EQ(a.ttl, 30u) << "min(SOA TTL 30, MINIMUM 600)";
 
   a = lookup(*src, "huge.example");
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_EQ(a.ttl, 1800u) << "capped by max_negative_ttl";
 
   a = lookup(*src, "nosoa.example");
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_EQ(a.ttl, 0u) << "RFC 2308: no SOA, not cached";
 }
 
@@ -530,7 +530,7 @@ TEST_F(DnsFaults, NegativeTtlWithTheTopBitSetCountsAsZero) {
   ASSERT_TRUE(src);
   for (const char* d : {"ttl.example", "minimum.example"}) {
     Answer a = lookup(*src, d);
-    EXPECT_STATUS(a, Status::NotFound);
+    EXPECT_STATUS(a, onionmx::base::Status::NotFound);
     EXPECT_EQ(a.ttl, 0u) << d << ": RFC 2181 §8, not max_negative_ttl";
   }
 }
@@ -542,7 +542,7 @@ TEST_F(DnsFaults, NodataIsNotFound) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "nodata.example");
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_EQ(a.ttl, 60u);
   EXPECT_TRUE(contains(a.reason, "NODATA")) << a.reason;
   EXPECT_TRUE(a.routes.empty());
@@ -555,8 +555,8 @@ TEST_F(DnsFaults, LoneDotTargetIsNotFoundForTheRecordTtl) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "none.example");
-  EXPECT_STATUS(a, Status::NotFound);
-  EXPECT_EQ(a.source, record::Source::Dns);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
+  EXPECT_EQ(a.source, record::Origin::Dns);
   EXPECT_EQ(a.ttl, 1200u) << "a definitive negative, cached for the RR's TTL (dns.md §2)";
   EXPECT_TRUE(a.routes.empty());
 }
@@ -574,7 +574,7 @@ TEST_F(DnsFaults, CnameToANameOutsideTheAnswerIsQueriedAndFound) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "alias.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, kA2);
   EXPECT_EQ(a.routes[0].port, 2525);
@@ -598,7 +598,7 @@ TEST_F(DnsFaults, CnameWithItsTargetInTheSameAnswerNeedsOneQuery) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "alias.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, kA3);
   EXPECT_EQ(a.ttl, 600u);
@@ -614,7 +614,7 @@ TEST_F(DnsFaults, CnameLoopInsideOneAnswerIsTemp) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "a.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(a.routes.empty());
 }
 
@@ -630,7 +630,7 @@ TEST_F(DnsFaults, CnameLoopAcrossQueriesIsTempAfterBoundedQueries) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "a.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "CNAME")) << a.reason;
   EXPECT_GE(server.queries(), 2);
   EXPECT_LE(server.queries(), 10) << "the chain is cut after 8 hops";
@@ -643,7 +643,7 @@ TEST_F(DnsFaults, CnameIntoOnionIsTempAndNotQueried) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "leak.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_EQ(server.queries(), 1) << "RFC 7686: the .onion target is never sent to DNS";
 }
 
@@ -656,7 +656,7 @@ TEST_F(DnsFaults, TruncatedUdpAnswerIsRetriedOverTcp) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "big.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, kA1);
   EXPECT_GE(server.udp_queries(), 1);
@@ -683,7 +683,7 @@ TEST_F(DnsFaults, UdpAnswerWithinTheAdvertisedEdnsBufferNeedsNoTcpRetry) {
   ASSERT_GT(size, 512u);
   ASSERT_LE(size, 1232u);
   Answer a = lookup(*src, "big.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 8u);
   for (std::uint16_t i = 0; i < 8; ++i) EXPECT_EQ(a.routes[i].port, 2500 + i) << i;
   EXPECT_EQ(server.udp_queries(), 1);
@@ -702,11 +702,11 @@ TEST_F(DnsFaults, LargeUdpAnswersAfterAFormerrWithoutOpt) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "old.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "FORMERR")) << a.reason;
   const int udp_before = server.udp_queries();
   a = lookup(*src, "big.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_EQ(a.routes.size(), 8u);
   EXPECT_GE(server.udp_queries() - udp_before, 1);
   const auto qs = server.received();
@@ -730,7 +730,7 @@ TEST_F(DnsFaults, DISABLED_AFormerrDoesNotDisableEdnsForLaterLookups) {
   lookup(*src, "old.example");
   const int tcp_before = server.tcp_queries();
   Answer a = lookup(*src, "big.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_EQ(server.tcp_queries() - tcp_before, 0);
 }
 
@@ -743,7 +743,7 @@ TEST_F(DnsFaults, ClosedPortIsTempUnreachableWithoutWaitingForTheBudget) {
   ASSERT_TRUE(src);
   const auto t0 = std::chrono::steady_clock::now();
   Answer a = lookup(*src, "closed.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, "unreachable")) << a.reason;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2500ms);
 }
@@ -758,7 +758,7 @@ TEST_F(DnsFaults, TcpConfigSendsOnlyTcpQueries) {
   ASSERT_TRUE(src);
   for (const char* d : {"one.example", "two.example", "three.example"}) {
     Answer a = lookup(*src, d);
-    EXPECT_STATUS(a, Status::Ok);
+    EXPECT_STATUS(a, onionmx::base::Status::Ok);
   }
   EXPECT_EQ(server.udp_queries(), 0);
   EXPECT_GE(server.tcp_queries(), 3);
@@ -807,17 +807,17 @@ TEST_F(DnsFaults, AnswerWithAdIsAuthenticatedOnlyWhenDnssecIsAsked) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "signed.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_TRUE(a.authenticated);
   a = lookup(*src, "unsigned.example");
-  EXPECT_STATUS(a, Status::Ok) << "prefer: an unsigned answer is still used";
+  EXPECT_STATUS(a, onionmx::base::Status::Ok) << "prefer: an unsigned answer is still used";
   EXPECT_FALSE(a.authenticated);
 
   c.dnssec = Dnssec::Off;
   auto off = make_source(c);
   ASSERT_TRUE(off);
   a = lookup(*off, "signed.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_FALSE(a.authenticated) << "with dnssec=off the AD bit was not asked for and means nothing";
 }
 
@@ -832,10 +832,10 @@ TEST_F(DnsFaults, DnssecRequireRejectsAnUnauthenticatedSrvAsTemp) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "unsigned.example");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(a.routes.empty());
   a = lookup(*src, "signed.example");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_TRUE(a.authenticated);
 }
 
@@ -848,7 +848,7 @@ TEST_F(DnsFaults, DnssecRequireUnauthenticatedNxdomainIsNotFound) {
   auto src = make_source(c);
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "nothing.example");
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_FALSE(a.authenticated);
 }
 
@@ -862,8 +862,8 @@ TEST_F(DnsFaults, OnionDomainsAreNeverQueried) {
   ASSERT_TRUE(src);
   for (const std::string& d : std::vector<std::string>{kA1, "smtp." + kA1, "bogus.onion", kA2 + "."}) {
     Answer a = lookup(*src, d);
-    EXPECT_NE(a.status, Status::Ok) << d;
-    EXPECT_NE(a.status, Status::NotFound) << d;
+    EXPECT_NE(a.status, onionmx::base::Status::Ok) << d;
+    EXPECT_NE(a.status, onionmx::base::Status::NotFound) << d;
     EXPECT_TRUE(a.routes.empty()) << d;
   }
   EXPECT_EQ(server.queries(), 0);
@@ -880,7 +880,7 @@ TEST_F(DnsFaults, DomainTooLongForTheSrvOwnerNameIsNotFoundWithoutAQuery) {
   const std::string label(60, 'x');
   const std::string domain = label + "." + label + "." + label + "." + label;
   Answer a = lookup(*src, domain);
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_TRUE(a.routes.empty());
   EXPECT_EQ(server.queries(), 0);
 }
@@ -928,7 +928,7 @@ TEST_F(DnsFaults, TwoThousandLookupsWith64InFlightAllCompleteWithTheirOwnAnswer)
   for (int i = 0; i < kLookups; ++i) {
     const Slot& s = *slots[static_cast<std::size_t>(i)];
     EXPECT_EQ(s.calls, 1) << "d" << i;
-    if (s.answer.status == Status::Ok && s.answer.routes.size() == 1 &&
+    if (s.answer.status == onionmx::base::Status::Ok && s.answer.routes.size() == 1 &&
         s.answer.routes[0].port == 1000 + i)
       ++ok;
     else if (wrong.size() < 10)
@@ -965,11 +965,11 @@ TEST_F(DnsFaults, ServerStoppedMidRunLeavesTheRestTempNeverNotFound) {
   ASSERT_TRUE(run_until([&] { return count([](const Slot& s) { return s.calls > 0; }) == kLookups; }, 60s));
 
   EXPECT_EQ(count([](const Slot& s) { return s.calls == 1; }), kLookups) << "each callback exactly once";
-  const int ok = count([](const Slot& s) { return s.answer.status == Status::Ok; });
-  const int temp = count([](const Slot& s) { return s.answer.status == Status::Temp; });
+  const int ok = count([](const Slot& s) { return s.answer.status == onionmx::base::Status::Ok; });
+  const int temp = count([](const Slot& s) { return s.answer.status == onionmx::base::Status::Temp; });
   EXPECT_GE(ok, 5);
   EXPECT_EQ(ok + temp, kLookups) << "the rest are Temp";
-  EXPECT_EQ(count([](const Slot& s) { return s.answer.status == Status::NotFound; }), 0);
+  EXPECT_EQ(count([](const Slot& s) { return s.answer.status == onionmx::base::Status::NotFound; }), 0);
   EXPECT_EQ(src->pending(), 0u);
 }
 
@@ -995,7 +995,7 @@ TEST_F(DnsFaults, TheTimeBudgetIncludesWaitingForAnInFlightSlot) {
   const auto took = std::chrono::steady_clock::now() - t0;
   for (const auto& s : slots) {
     EXPECT_EQ(s->calls, 1);
-    EXPECT_STATUS(s->answer, Status::Temp);
+    EXPECT_STATUS(s->answer, onionmx::base::Status::Temp);
   }
   EXPECT_GE(took, 400ms);
   EXPECT_LT(took, 1200ms) << "4 x 500 ms would mean the budget restarted in the queue";
@@ -1021,7 +1021,7 @@ TEST_F(DnsFaults, DestroyingTheSourceAnswersEveryPendingLookupOnceWithTemp) {
   for (int i = 0; i < kLookups; ++i) {
     const Slot& s = *slots[static_cast<std::size_t>(i)];
     EXPECT_EQ(s.calls, 1) << "p" << i;
-    EXPECT_STATUS(s.answer, Status::Temp);
+    EXPECT_STATUS(s.answer, onionmx::base::Status::Temp);
   }
   // Nothing left behind fires afterwards.
   run_for(200ms);
@@ -1037,7 +1037,7 @@ class ResolverPolicy : public DnsFaults {
     resolver::Settings s;
     s.on_dns_failure = policy;
     s.dns = config_for(server);
-    auto r = resolver::Resolver::create(loop_, s, [this](LogLevel level, std::string_view m) {
+    auto r = resolver::Resolver::create(loop_, s, [this](onionmx::base::LogLevel level, std::string_view m) {
       log_.emplace_back(level, std::string(m));
     });
     if (!r) {
@@ -1063,8 +1063,8 @@ TEST_F(ResolverPolicy, ClearnetTurnsADnsFailureIntoNotFoundAndWarnsEveryTime) {
                                    {"a@one.example", "b@two.example", "c@three.example"});
   ASSERT_EQ(answers.size(), 3u);
   for (const auto& a : answers) {
-    EXPECT_STATUS(a, Status::NotFound);
-    EXPECT_EQ(a.source, record::Source::Policy);
+    EXPECT_STATUS(a, onionmx::base::Status::NotFound);
+    EXPECT_EQ(a.source, record::Origin::Policy);
     EXPECT_TRUE(a.routes.empty());
   }
   EXPECT_EQ(warnings_containing("clearnet"), 3) << "one warning per lookup";
@@ -1079,8 +1079,8 @@ TEST_F(ResolverPolicy, DeferKeepsADnsFailureTemp) {
                                    {"a@one.example", "b@two.example"});
   ASSERT_EQ(answers.size(), 2u);
   for (const auto& a : answers) {
-    EXPECT_STATUS(a, Status::Temp);
-    EXPECT_EQ(a.source, record::Source::Dns);
+    EXPECT_STATUS(a, onionmx::base::Status::Temp);
+    EXPECT_EQ(a.source, record::Origin::Dns);
     EXPECT_TRUE(contains(a.reason, "SERVFAIL")) << a.reason;
   }
   EXPECT_EQ(warnings_containing("clearnet"), 0);
@@ -1096,9 +1096,9 @@ TEST_F(ResolverPolicy, ShuttingDownIsTempNeverTheClearnetPolicy) {
   s.dns.timeout = 10000ms;
   // A sink too large for std::function's local buffer: a call through a
   // destroyed sink is a heap-use-after-free under ASan.
-  auto seen = std::make_shared<std::vector<std::pair<LogLevel, std::string>>>();
+  auto seen = std::make_shared<std::vector<std::pair<onionmx::base::LogLevel, std::string>>>();
   const std::string tag(64, 'x');
-  auto r = resolver::Resolver::create(loop_, s, [seen, tag](LogLevel level, std::string_view m) {
+  auto r = resolver::Resolver::create(loop_, s, [seen, tag](onionmx::base::LogLevel level, std::string_view m) {
     (void)tag;
     seen->emplace_back(level, std::string(m));
   });
@@ -1117,8 +1117,8 @@ TEST_F(ResolverPolicy, ShuttingDownIsTempNeverTheClearnetPolicy) {
   r->reset();
   for (const auto& slot : slots) {
     EXPECT_EQ(slot->calls, 1);
-    EXPECT_STATUS(slot->answer, Status::Temp);
-    EXPECT_EQ(slot->answer.source, record::Source::Dns);
+    EXPECT_STATUS(slot->answer, onionmx::base::Status::Temp);
+    EXPECT_EQ(slot->answer.source, record::Origin::Dns);
   }
   for (const auto& [level, msg] : *seen) EXPECT_FALSE(contains(msg, "clearnet")) << msg;
 }
@@ -1129,8 +1129,8 @@ TEST_F(ResolverPolicy, ClearnetLeavesAnAnsweredNxdomainAlone) {
   });
   const auto answers = resolve_all(server, resolver::FailurePolicy::Clearnet, {"a@one.example"});
   ASSERT_EQ(answers.size(), 1u);
-  EXPECT_STATUS(answers[0], Status::NotFound);
-  EXPECT_EQ(answers[0].source, record::Source::Dns);
+  EXPECT_STATUS(answers[0], onionmx::base::Status::NotFound);
+  EXPECT_EQ(answers[0].source, record::Origin::Dns);
   EXPECT_EQ(warnings_containing("clearnet"), 0);
 }
 

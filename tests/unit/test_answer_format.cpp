@@ -19,7 +19,7 @@
 
 namespace {
 
-using onionmx::Status;
+using onionmx::base::Status;
 using onionmx::proto::AnswerStyle;
 using onionmx::proto::format_json;
 using onionmx::proto::format_opensmtpd;
@@ -29,7 +29,7 @@ using onionmx::proto::postfix_nexthop;
 using onionmx::proto::safe_reason;
 using onionmx::record::Answer;
 using onionmx::record::Route;
-using onionmx::record::Source;
+using onionmx::record::Origin;
 
 // V1, V2, V3 of onion-and-crypto.md §1.4.
 const std::string kA1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
@@ -48,22 +48,22 @@ Route route(const std::string& onion, std::uint16_t port, std::uint16_t priority
 
 Answer found(std::vector<Route> routes) {
   Answer a;
-  a.status = Status::Ok;
+  a.status = onionmx::base::Status::Ok;
   a.key = "User@Mail1.Example.org";
   a.domain = "mail1.example.org";
   a.routes = std::move(routes);
-  a.source = Source::Dns;
+  a.source = Origin::Dns;
   a.ttl = 600;
   a.reason = "SRV _onion-mx._tcp.mail1.example.org";
   return a;
 }
 
-Answer failed(Status s, std::string reason) {
+Answer failed(onionmx::base::Status s, std::string reason) {
   Answer a;
   a.status = s;
   a.key = "user@example.net";
   a.domain = "example.net";
-  a.source = Source::Dns;
+  a.source = Origin::Dns;
   a.reason = std::move(reason);
   return a;
 }
@@ -130,19 +130,19 @@ TEST(FormatPostfix, MultiNexthopWithThreeEqualPriorities) {
 
 TEST(FormatPostfix, NotFoundHasTheTrailingSpace) {
   Answer a;
-  a.status = Status::NotFound;
+  a.status = onionmx::base::Status::NotFound;
   a.reason = "NXDOMAIN: _onion-mx._tcp.example.net does not exist";
   EXPECT_EQ(format_postfix(a, AnswerStyle{}), "NOTFOUND ");
 }
 
 TEST(FormatPostfix, NotFoundIgnoresStrayRoutes) {
   Answer a = found({route(kA1, 25, 0, 0)});
-  a.status = Status::NotFound;
+  a.status = onionmx::base::Status::NotFound;
   EXPECT_EQ(format_postfix(a, AnswerStyle{}), "NOTFOUND ");
 }
 
 TEST(FormatPostfix, TemporaryStatusesAnswerTempWithTheReason) {
-  for (Status s : {Status::Temp, Status::Io, Status::NoMem, Status::Internal}) {
+  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::Io, onionmx::base::Status::NoMem, onionmx::base::Status::Internal}) {
     EXPECT_EQ(format_postfix(failed(s, "DNS timeout: no answer"), AnswerStyle{}),
               "TEMP DNS timeout: no answer")
         << static_cast<int>(s);
@@ -150,7 +150,7 @@ TEST(FormatPostfix, TemporaryStatusesAnswerTempWithTheReason) {
 }
 
 TEST(FormatPostfix, PermanentStatusesAnswerPermWithTheReason) {
-  for (Status s : {Status::Inval, Status::BadData, Status::BadSig}) {
+  for (onionmx::base::Status s : {onionmx::base::Status::Inval, onionmx::base::Status::BadData, onionmx::base::Status::BadSig}) {
     EXPECT_EQ(format_postfix(failed(s, "invalid onion address: checksum does not match"),
                              AnswerStyle{}),
               "PERM invalid onion address: checksum does not match")
@@ -159,21 +159,21 @@ TEST(FormatPostfix, PermanentStatusesAnswerPermWithTheReason) {
 }
 
 TEST(FormatPostfix, EmptyReasonIsStillOneWord) {
-  EXPECT_EQ(format_postfix(failed(Status::Temp, ""), AnswerStyle{}), "TEMP unspecified");
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, ""), AnswerStyle{}), "TEMP unspecified");
 }
 
 TEST(FormatPostfix, ControlCharactersInTheReasonBecomeSpaces) {
   const std::string reason("a\rb\nc", 5);
-  EXPECT_EQ(format_postfix(failed(Status::Temp, reason), AnswerStyle{}), "TEMP a b c");
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, reason), AnswerStyle{}), "TEMP a b c");
   const std::string with_nul("x\0y\tz\x7f!", 7);
-  EXPECT_EQ(format_postfix(failed(Status::BadData, with_nul), AnswerStyle{}), "PERM x y z !");
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::BadData, with_nul), AnswerStyle{}), "PERM x y z !");
 }
 
 TEST(FormatPostfix, ReasonIsCutTo200Bytes) {
   const std::string r200(200, 'r');
-  EXPECT_EQ(format_postfix(failed(Status::Temp, r200), AnswerStyle{}), "TEMP " + r200);
-  EXPECT_EQ(format_postfix(failed(Status::Temp, r200 + "X"), AnswerStyle{}), "TEMP " + r200);
-  EXPECT_EQ(format_postfix(failed(Status::Temp, std::string(5000, 'r')), AnswerStyle{}),
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, r200), AnswerStyle{}), "TEMP " + r200);
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, r200 + "X"), AnswerStyle{}), "TEMP " + r200);
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, std::string(5000, 'r')), AnswerStyle{}),
             "TEMP " + r200);
 }
 
@@ -181,7 +181,7 @@ TEST(FormatPostfix, NexthopIsEmptyUnlessFound) {
   EXPECT_EQ(postfix_nexthop(found({route(kA1, 25, 0, 0)}), AnswerStyle{}),
             "smtptor:[" + kA1 + "]:25");
   Answer a = found({route(kA1, 25, 0, 0)});
-  a.status = Status::Temp;
+  a.status = onionmx::base::Status::Temp;
   EXPECT_EQ(postfix_nexthop(a, AnswerStyle{}), "");
 }
 
@@ -219,22 +219,22 @@ TEST(FormatOpensmtpd, FoundUsesTheConfiguredSchemeAndThePort) {
 
 TEST(FormatOpensmtpd, NotFound) {
   Answer a;
-  a.status = Status::NotFound;
+  a.status = onionmx::base::Status::NotFound;
   EXPECT_EQ(format_opensmtpd(a, AnswerStyle{}), "not-found");
 }
 
 TEST(FormatOpensmtpd, ErrorsAreErrorWithPipesReplaced) {
-  EXPECT_EQ(format_opensmtpd(failed(Status::Temp, "SERVFAIL|retry|later"), AnswerStyle{}),
+  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Temp, "SERVFAIL|retry|later"), AnswerStyle{}),
             "error|SERVFAIL/retry/later");
-  EXPECT_EQ(format_opensmtpd(failed(Status::BadData, "bad|onion"), AnswerStyle{}),
+  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::BadData, "bad|onion"), AnswerStyle{}),
             "error|bad/onion");
-  EXPECT_EQ(format_opensmtpd(failed(Status::Internal, ""), AnswerStyle{}), "error|unspecified");
+  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Internal, ""), AnswerStyle{}), "error|unspecified");
 }
 
 TEST(FormatOpensmtpd, ErrorReasonIsSanitizedAndCut) {
-  EXPECT_EQ(format_opensmtpd(failed(Status::Temp, std::string("a\nb\0c", 5)), AnswerStyle{}),
+  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Temp, std::string("a\nb\0c", 5)), AnswerStyle{}),
             "error|a b c");
-  EXPECT_EQ(format_opensmtpd(failed(Status::Temp, std::string(300, '|')), AnswerStyle{}),
+  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Temp, std::string(300, '|')), AnswerStyle{}),
             "error|" + std::string(200, '/'));
 }
 
@@ -253,13 +253,13 @@ TEST(FormatJson, MembersAndOrderForEveryStatus) {
   const std::vector<std::string> want = {"key",    "domain", "status", "routes",
                                          "source", "reason", "ttl",    "authenticated"};
   struct Case {
-    Status status;
+    onionmx::base::Status status;
     const char* word;
   };
-  for (Case c : {Case{Status::Ok, "found"}, Case{Status::NotFound, "notfound"},
-                 Case{Status::Temp, "temp"}, Case{Status::BadData, "perm"},
-                 Case{Status::Internal, "temp"}, Case{Status::BadSig, "perm"}}) {
-    Answer a = c.status == Status::Ok ? found({route(kA1, 25, 0, 0)}) : failed(c.status, "why");
+  for (Case c : {Case{onionmx::base::Status::Ok, "found"}, Case{onionmx::base::Status::NotFound, "notfound"},
+                 Case{onionmx::base::Status::Temp, "temp"}, Case{onionmx::base::Status::BadData, "perm"},
+                 Case{onionmx::base::Status::Internal, "temp"}, Case{onionmx::base::Status::BadSig, "perm"}}) {
+    Answer a = c.status == onionmx::base::Status::Ok ? found({route(kA1, 25, 0, 0)}) : failed(c.status, "why");
     const auto j = nlohmann::ordered_json::parse(format_json(a));
     std::vector<std::string> keys;
     for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
@@ -288,7 +288,7 @@ TEST(FormatJson, RouteMembersInOrderBestFirst) {
 
 TEST(FormatJson, TempHasEmptyRoutesAndTheFullReason) {
   const std::string reason = "DNS timeout: " + std::string(300, 'x');
-  Answer a = failed(Status::Temp, reason);
+  Answer a = failed(onionmx::base::Status::Temp, reason);
   EXPECT_EQ(format_json(a), R"({"key":"user@example.net","domain":"example.net","status":"temp",)"
                             R"("routes":[],"source":"dns","reason":")" +
                                 reason + R"(","ttl":0,"authenticated":false})");
@@ -296,21 +296,21 @@ TEST(FormatJson, TempHasEmptyRoutesAndTheFullReason) {
 
 TEST(FormatJson, SourceWords) {
   struct Case {
-    Source source;
+    Origin source;
     const char* word;
   };
-  for (Case c : {Case{Source::None, "none"}, Case{Source::Local, "local"},
-                 Case{Source::OnionAddress, "onion-address"}, Case{Source::Dns, "dns"},
-                 Case{Source::Policy, "policy"}}) {
+  for (Case c : {Case{Origin::None, "none"}, Case{Origin::Local, "local"},
+                 Case{Origin::OnionAddress, "onion-address"}, Case{Origin::Dns, "dns"},
+                 Case{Origin::Policy, "policy"}}) {
     Answer a;
-    a.status = Status::NotFound;
+    a.status = onionmx::base::Status::NotFound;
     a.source = c.source;
     EXPECT_EQ(nlohmann::json::parse(format_json(a))["source"], c.word);
   }
 }
 
 TEST(FormatJson, ExplainOnlyWhenNonEmptyAndLast) {
-  Answer a = failed(Status::NotFound, "no onion route for example.net");
+  Answer a = failed(onionmx::base::Status::NotFound, "no onion route for example.net");
   EXPECT_EQ(format_json(a).find("explain"), std::string::npos);
   a.explain = {"key: domain example.net", "local: example.net is not a local domain"};
   const std::string out = format_json(a);
@@ -322,7 +322,7 @@ TEST(FormatJson, ExplainOnlyWhenNonEmptyAndLast) {
 }
 
 TEST(FormatJson, IsOneLineWhateverTheStrings) {
-  Answer a = failed(Status::Temp, "line one\r\nline two");
+  Answer a = failed(onionmx::base::Status::Temp, "line one\r\nline two");
   a.key = "a\nb@example.net";
   a.explain = {"x\ny"};
   const std::string out = format_json(a);
@@ -335,7 +335,7 @@ TEST(FormatJson, IsOneLineWhateverTheStrings) {
 
 TEST(FormatJson, NonUtf8KeyDoesNotThrowAndIsReplaced) {
   Answer a;
-  a.status = Status::NotFound;
+  a.status = onionmx::base::Status::NotFound;
   a.key = "us\xff\xfe" "er@exa\xc3mple.org";  // invalid bytes, and a cut sequence
   a.reason = "bad \xe2\x82 reason";
   std::string out;
@@ -361,7 +361,7 @@ TEST(FormatJson, ValidUtf8AndEscapesRoundTrip) {
   };
   for (const auto& key : keys) {
     Answer a;
-    a.status = Status::NotFound;
+    a.status = onionmx::base::Status::NotFound;
     a.key = key;
     const std::string out = format_json(a);
     nlohmann::json j;
@@ -390,7 +390,7 @@ TEST(FormatJson, IllFormedUtf8BecomesReplacementCharacters) {
            Case{"\x80\xbf", R + R},                  // lone continuation bytes
        }) {
     Answer a;
-    a.status = Status::NotFound;
+    a.status = onionmx::base::Status::NotFound;
     a.key = c.in;
     const std::string out = format_json(a);
     nlohmann::json j;
@@ -438,22 +438,22 @@ TEST(FormatText, FoundAuthenticated) {
 }
 
 TEST(FormatText, NotFoundHasTtlTempHasNone) {
-  Answer nf = failed(Status::NotFound, "NXDOMAIN");
+  Answer nf = failed(onionmx::base::Status::NotFound, "NXDOMAIN");
   nf.ttl = 60;
   EXPECT_EQ(format_text(nf, AnswerStyle{}),
             "user@example.net: notfound (source dns, ttl 60): NXDOMAIN");
-  Answer t = failed(Status::Temp, "SERVFAIL\n(server failure)");
+  Answer t = failed(onionmx::base::Status::Temp, "SERVFAIL\n(server failure)");
   t.ttl = 60;
   EXPECT_EQ(format_text(t, AnswerStyle{}),
             "user@example.net: temp (source dns): SERVFAIL (server failure)");
-  EXPECT_EQ(format_text(failed(Status::BadData, "bad"), AnswerStyle{}),
+  EXPECT_EQ(format_text(failed(onionmx::base::Status::BadData, "bad"), AnswerStyle{}),
             "user@example.net: perm (source dns): bad");
 }
 
 // A key is raw MTA/command-line input ("a\nb@example.org" is routed as
 // example.org): the text answer must still be one line.
 TEST(FormatText, KeyWithLineBreaksStaysOneLine) {
-  Answer a = failed(Status::NotFound, "no onion route for example.org");
+  Answer a = failed(onionmx::base::Status::NotFound, "no onion route for example.org");
   a.key = std::string("a\nb\r@example.org\0", 17);
   const std::string out = format_text(a, AnswerStyle{});
   EXPECT_EQ(out.find('\n'), std::string::npos) << out;

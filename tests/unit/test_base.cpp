@@ -15,8 +15,8 @@
 namespace {
 
 namespace b32 = onionmx::base32;
-using onionmx::Outcome;
-using onionmx::Status;
+using onionmx::base::Outcome;
+using onionmx::base::Status;
 
 std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
@@ -95,131 +95,131 @@ TEST(Base32, EveryByteOutsideTheAlphabetIsInvalid) {
 // ----------------------------------------------------------------- strings
 
 TEST(Strings, AsciiLowerChangesOnlyAtoZ) {
-  EXPECT_EQ(onionmx::ascii_lower('A'), 'a');
-  EXPECT_EQ(onionmx::ascii_lower('Z'), 'z');
-  EXPECT_EQ(onionmx::ascii_lower('M'), 'm');
-  for (char c : std::string_view("@[`{az09.-_ \t")) EXPECT_EQ(onionmx::ascii_lower(c), c) << c;
+  EXPECT_EQ(onionmx::base::ascii_lower('A'), 'a');
+  EXPECT_EQ(onionmx::base::ascii_lower('Z'), 'z');
+  EXPECT_EQ(onionmx::base::ascii_lower('M'), 'm');
+  for (char c : std::string_view("@[`{az09.-_ \t")) EXPECT_EQ(onionmx::base::ascii_lower(c), c) << c;
   // Latin-1 'Ä' (0xC4) and UTF-8 lead bytes are never touched (no locale).
   for (int c = 0x80; c < 0x100; ++c)
-    EXPECT_EQ(onionmx::ascii_lower(static_cast<char>(c)), static_cast<char>(c)) << c;
+    EXPECT_EQ(onionmx::base::ascii_lower(static_cast<char>(c)), static_cast<char>(c)) << c;
 }
 
 TEST(Strings, AsciiLowercaseFoldsAWholeDomain) {
-  EXPECT_EQ(onionmx::ascii_lowercase("User+Ext@A.B.Example.ORG"), "user+ext@a.b.example.org");
-  EXPECT_EQ(onionmx::ascii_lowercase("\xc3\x9c@B\xc3\xbc"), "\xc3\x9c@b\xc3\xbc");
-  EXPECT_EQ(onionmx::ascii_lowercase(""), "");
+  EXPECT_EQ(onionmx::base::ascii_lowercase("User+Ext@A.B.Example.ORG"), "user+ext@a.b.example.org");
+  EXPECT_EQ(onionmx::base::ascii_lowercase("\xc3\x9c@B\xc3\xbc"), "\xc3\x9c@b\xc3\xbc");
+  EXPECT_EQ(onionmx::base::ascii_lowercase(""), "");
 }
 
 TEST(Strings, AsciiIequalsIgnoresCaseButNotLength) {
-  EXPECT_TRUE(onionmx::ascii_iequals("Example.ORG", "example.org"));
-  EXPECT_TRUE(onionmx::ascii_iequals("", ""));
-  EXPECT_FALSE(onionmx::ascii_iequals("example.org", "example.org."));
-  EXPECT_FALSE(onionmx::ascii_iequals("example.org", "examplf.org"));
-  EXPECT_FALSE(onionmx::ascii_iequals("[", "{"));  // 0x5b vs 0x7b differ by 0x20 too
+  EXPECT_TRUE(onionmx::base::ascii_iequals("Example.ORG", "example.org"));
+  EXPECT_TRUE(onionmx::base::ascii_iequals("", ""));
+  EXPECT_FALSE(onionmx::base::ascii_iequals("example.org", "example.org."));
+  EXPECT_FALSE(onionmx::base::ascii_iequals("example.org", "examplf.org"));
+  EXPECT_FALSE(onionmx::base::ascii_iequals("[", "{"));  // 0x5b vs 0x7b differ by 0x20 too
 }
 
 TEST(Strings, EndsWithLabelMatchesWholeLabelsOnly) {
-  EXPECT_TRUE(onionmx::ends_with_label("x.onion", "onion"));
-  EXPECT_TRUE(onionmx::ends_with_label("a.b.ONION", "onion"));
-  EXPECT_TRUE(onionmx::ends_with_label("onion", "onion"));
-  EXPECT_TRUE(onionmx::ends_with_label("mail.example.org", "example.org"));
-  EXPECT_FALSE(onionmx::ends_with_label("xonion", "onion"));
-  EXPECT_FALSE(onionmx::ends_with_label("badexample.org", "example.org"));
-  EXPECT_FALSE(onionmx::ends_with_label("nion", "onion"));
-  EXPECT_FALSE(onionmx::ends_with_label("", "onion"));
-  EXPECT_FALSE(onionmx::ends_with_label("x.onion.", "onion"));
+  EXPECT_TRUE(onionmx::base::ends_with_label("x.onion", "onion"));
+  EXPECT_TRUE(onionmx::base::ends_with_label("a.b.ONION", "onion"));
+  EXPECT_TRUE(onionmx::base::ends_with_label("onion", "onion"));
+  EXPECT_TRUE(onionmx::base::ends_with_label("mail.example.org", "example.org"));
+  EXPECT_FALSE(onionmx::base::ends_with_label("xonion", "onion"));
+  EXPECT_FALSE(onionmx::base::ends_with_label("badexample.org", "example.org"));
+  EXPECT_FALSE(onionmx::base::ends_with_label("nion", "onion"));
+  EXPECT_FALSE(onionmx::base::ends_with_label("", "onion"));
+  EXPECT_FALSE(onionmx::base::ends_with_label("x.onion.", "onion"));
 }
 
 TEST(Strings, TrimRemovesSpacesTabsAndLineEndsAtBothEnds) {
-  EXPECT_EQ(onionmx::trim("  a b \t\r\n"), "a b");
-  EXPECT_EQ(onionmx::trim("\r\n"), "");
-  EXPECT_EQ(onionmx::trim(""), "");
-  EXPECT_EQ(onionmx::trim("x"), "x");
-  EXPECT_EQ(onionmx::trim("\vx\f"), "\vx\f");  // only " \t\r\n"
+  EXPECT_EQ(onionmx::base::trim("  a b \t\r\n"), "a b");
+  EXPECT_EQ(onionmx::base::trim("\r\n"), "");
+  EXPECT_EQ(onionmx::base::trim(""), "");
+  EXPECT_EQ(onionmx::base::trim("x"), "x");
+  EXPECT_EQ(onionmx::base::trim("\vx\f"), "\vx\f");  // only " \t\r\n"
 }
 
 TEST(Strings, PrintableEscapesControlBackslashAndNonAscii) {
-  EXPECT_EQ(onionmx::printable("plain text"), "plain text");
-  EXPECT_EQ(onionmx::printable(std::string_view("a\0b", 3)), "a\\x00b");
-  EXPECT_EQ(onionmx::printable("tab\there"), "tab\\x09here");
-  EXPECT_EQ(onionmx::printable("back\\slash"), "back\\x5cslash");
-  EXPECT_EQ(onionmx::printable("\xc3\x9c"), "\\xc3\\x9c");
-  EXPECT_EQ(onionmx::printable("\x7f"), "\\x7f");
+  EXPECT_EQ(onionmx::base::printable("plain text"), "plain text");
+  EXPECT_EQ(onionmx::base::printable(std::string_view("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(onionmx::base::printable("tab\there"), "tab\\x09here");
+  EXPECT_EQ(onionmx::base::printable("back\\slash"), "back\\x5cslash");
+  EXPECT_EQ(onionmx::base::printable("\xc3\x9c"), "\\xc3\\x9c");
+  EXPECT_EQ(onionmx::base::printable("\x7f"), "\\x7f");
 }
 
 TEST(Strings, PrintableCutsLongInputAndMarksTheCut) {
-  EXPECT_EQ(onionmx::printable(std::string(200, 'a'), 10), std::string(10, 'a') + "...");
-  EXPECT_EQ(onionmx::printable(std::string(10, 'a'), 10), std::string(10, 'a'));
-  const std::string long_default = onionmx::printable(std::string(1000, 'b'));
+  EXPECT_EQ(onionmx::base::printable(std::string(200, 'a'), 10), std::string(10, 'a') + "...");
+  EXPECT_EQ(onionmx::base::printable(std::string(10, 'a'), 10), std::string(10, 'a'));
+  const std::string long_default = onionmx::base::printable(std::string(1000, 'b'));
   EXPECT_LT(long_default.size(), 200u);
   EXPECT_EQ(long_default.substr(long_default.size() - 3), "...");
 }
 
 // ------------------------------------------------------------------ status
 
-const Status kAllStatuses[] = {Status::Ok,    Status::NotFound, Status::Temp,
-                               Status::Inval, Status::BadData,  Status::BadSig,
-                               Status::Io,    Status::NoMem,    Status::Internal};
+const onionmx::base::Status kAllStatuses[] = {onionmx::base::Status::Ok,    onionmx::base::Status::NotFound, onionmx::base::Status::Temp,
+                               onionmx::base::Status::Inval, onionmx::base::Status::BadData,  onionmx::base::Status::BadSig,
+                               onionmx::base::Status::Io,    onionmx::base::Status::NoMem,    onionmx::base::Status::Internal};
 
 TEST(StatusModel, OkIsFoundAndNotFoundIsNotFound) {
-  EXPECT_EQ(onionmx::outcome_of(Status::Ok), Outcome::Found);
-  EXPECT_EQ(onionmx::outcome_of(Status::NotFound), Outcome::NotFound);
+  EXPECT_EQ(onionmx::base::outcome_of(onionmx::base::Status::Ok), onionmx::base::Outcome::Found);
+  EXPECT_EQ(onionmx::base::outcome_of(onionmx::base::Status::NotFound), onionmx::base::Outcome::NotFound);
 }
 
 TEST(StatusModel, EveryErrorIsTempOrPermAndNeverNotFound) {
-  for (Status s : kAllStatuses) {
-    if (s == Status::Ok || s == Status::NotFound) continue;
-    const Outcome o = onionmx::outcome_of(s);
-    EXPECT_TRUE(o == Outcome::Temp || o == Outcome::Perm) << static_cast<int>(s);
-    EXPECT_NE(o, Outcome::NotFound) << static_cast<int>(s);
-    EXPECT_NE(o, Outcome::Found) << static_cast<int>(s);
+  for (onionmx::base::Status s : kAllStatuses) {
+    if (s == onionmx::base::Status::Ok || s == onionmx::base::Status::NotFound) continue;
+    const onionmx::base::Outcome o = onionmx::base::outcome_of(s);
+    EXPECT_TRUE(o == onionmx::base::Outcome::Temp || o == onionmx::base::Outcome::Perm) << static_cast<int>(s);
+    EXPECT_NE(o, onionmx::base::Outcome::NotFound) << static_cast<int>(s);
+    EXPECT_NE(o, onionmx::base::Outcome::Found) << static_cast<int>(s);
   }
 }
 
 TEST(StatusModel, DnsFailureAndResourceErrorsDefer) {
-  for (Status s : {Status::Temp, Status::Io, Status::NoMem, Status::Internal}) {
-    EXPECT_EQ(onionmx::outcome_of(s), Outcome::Temp) << static_cast<int>(s);
-    EXPECT_TRUE(onionmx::status_is_temporary(s)) << static_cast<int>(s);
+  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::Io, onionmx::base::Status::NoMem, onionmx::base::Status::Internal}) {
+    EXPECT_EQ(onionmx::base::outcome_of(s), onionmx::base::Outcome::Temp) << static_cast<int>(s);
+    EXPECT_TRUE(onionmx::base::status_is_temporary(s)) << static_cast<int>(s);
   }
 }
 
 TEST(StatusModel, StatusIsTemporaryAgreesWithTheOutcome) {
-  for (Status s : kAllStatuses)
-    EXPECT_EQ(onionmx::status_is_temporary(s), onionmx::outcome_of(s) == Outcome::Temp)
+  for (onionmx::base::Status s : kAllStatuses)
+    EXPECT_EQ(onionmx::base::status_is_temporary(s), onionmx::base::outcome_of(s) == onionmx::base::Outcome::Temp)
         << static_cast<int>(s);
 }
 
 TEST(StatusModel, UnknownCodeDefersRatherThanFallingThroughToClearnet) {
   for (int code : {-9, -99, 1, 42}) {
-    const Status s = static_cast<Status>(code);
-    EXPECT_EQ(onionmx::outcome_of(s), Outcome::Temp) << code;
-    EXPECT_FALSE(onionmx::status_message(s).empty()) << code;
+    const onionmx::base::Status s = static_cast<onionmx::base::Status>(code);
+    EXPECT_EQ(onionmx::base::outcome_of(s), onionmx::base::Outcome::Temp) << code;
+    EXPECT_FALSE(onionmx::base::status_message(s).empty()) << code;
   }
 }
 
 TEST(StatusModel, StatusCodesKeepTheirStableCValues) {
-  EXPECT_EQ(static_cast<int>(Status::Ok), 0);
-  EXPECT_EQ(static_cast<int>(Status::NotFound), -1);
-  EXPECT_EQ(static_cast<int>(Status::Temp), -2);
-  EXPECT_EQ(static_cast<int>(Status::Inval), -3);
-  EXPECT_EQ(static_cast<int>(Status::BadData), -4);
-  EXPECT_EQ(static_cast<int>(Status::BadSig), -5);
-  EXPECT_EQ(static_cast<int>(Status::Io), -6);
-  EXPECT_EQ(static_cast<int>(Status::NoMem), -7);
-  EXPECT_EQ(static_cast<int>(Status::Internal), -8);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::Ok), 0);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::NotFound), -1);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::Temp), -2);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::Inval), -3);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::BadData), -4);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::BadSig), -5);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::Io), -6);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::NoMem), -7);
+  EXPECT_EQ(static_cast<int>(onionmx::base::Status::Internal), -8);
 }
 
 TEST(StatusModel, OutcomeNamesAreTheFixedJsonWords) {
-  EXPECT_EQ(onionmx::outcome_name(Outcome::Found), "found");
-  EXPECT_EQ(onionmx::outcome_name(Outcome::NotFound), "notfound");
-  EXPECT_EQ(onionmx::outcome_name(Outcome::Temp), "temp");
-  EXPECT_EQ(onionmx::outcome_name(Outcome::Perm), "perm");
+  EXPECT_EQ(onionmx::base::outcome_name(onionmx::base::Outcome::Found), "found");
+  EXPECT_EQ(onionmx::base::outcome_name(onionmx::base::Outcome::NotFound), "notfound");
+  EXPECT_EQ(onionmx::base::outcome_name(onionmx::base::Outcome::Temp), "temp");
+  EXPECT_EQ(onionmx::base::outcome_name(onionmx::base::Outcome::Perm), "perm");
 }
 
 TEST(StatusModel, EveryStatusHasItsOwnMessage) {
   std::set<std::string_view> messages;
-  for (Status s : kAllStatuses) {
-    const auto m = onionmx::status_message(s);
+  for (onionmx::base::Status s : kAllStatuses) {
+    const auto m = onionmx::base::status_message(s);
     EXPECT_FALSE(m.empty()) << static_cast<int>(s);
     EXPECT_TRUE(messages.insert(m).second) << "duplicate message: " << m;
   }

@@ -32,7 +32,7 @@ using onionmx::test::contains;
 using onionmx::test::status_name;
 
 using namespace std::chrono_literals;
-using onionmx::Status;
+using onionmx::base::Status;
 using onionmx::config::check_server;
 using onionmx::config::Config;
 using onionmx::config::load_config;
@@ -59,7 +59,7 @@ Config parse_ok(std::string_view text) {
   if (c) return ::testing::AssertionFailure() << "accepted:\n" << text;
   const std::string& d = c.error().detail;
   const std::string prefix = "test.toml:" + std::to_string(line) + ": " + key + ": ";
-  if (c.error().code != Status::Inval)
+  if (c.error().code != onionmx::base::Status::Inval)
     return ::testing::AssertionFailure() << "code " << static_cast<int>(c.error().code) << ": " << d;
   if (!starts_with(d, prefix))
     return ::testing::AssertionFailure() << "\"" << d << "\" does not start with \"" << prefix << "\"";
@@ -375,7 +375,7 @@ TEST(ConfigErrors, BadServerStrings) {
                  Case{"[fe80::1%eth0]:53", "not an IPv6 address"}}) {
     auto r = check_server(c.server);
     ASSERT_FALSE(r) << "accepted \"" << c.server << "\" as " << *r;
-    EXPECT_EQ(r.error().code, Status::Inval);
+    EXPECT_EQ(r.error().code, onionmx::base::Status::Inval);
     EXPECT_TRUE(contains(r.error().detail, c.why)) << c.server << ": " << r.error().detail;
     EXPECT_TRUE(contains(r.error().detail, std::string("\"") + c.server + "\"")) << r.error().detail;
     EXPECT_TRUE(RefusedAt(std::string("[dns]\n\nservers = [\"192.0.2.53\", \"") + c.server + "\"]\n", 3,
@@ -387,7 +387,7 @@ TEST(ConfigErrors, ServerFileNamesItsPathLineAndKey) {
   const std::string path = kConfigDir + "/bad-server.toml";
   auto c = load_config(path);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Status::Inval);
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Inval);
   EXPECT_TRUE(starts_with(c.error().detail, path + ":3: dns.servers: ")) << c.error().detail;
   EXPECT_TRUE(contains(c.error().detail, "resolver.example.net")) << c.error().detail;
 }
@@ -487,7 +487,7 @@ TEST(ConfigErrors, BadOpensmtpdScheme) {
 TEST(ConfigErrors, TomlSyntaxErrorNamesItsLine) {
   auto c = parse_config("[dns]\ntries = 2\ntcp = tru\n", "test.toml");
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Status::Inval);
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Inval);
   EXPECT_TRUE(starts_with(c.error().detail, "test.toml:3:")) << c.error().detail;
 }
 
@@ -512,7 +512,7 @@ TEST(ConfigErrors, TomlSyntaxErrorsOfOtherKinds) {
                         Case{"[dns]\nsrv_prefix = \"\xff\xfe\"\n", 2}}) {
     auto r = parse_config(c.text, "test.toml");
     ASSERT_FALSE(r) << c.text;
-    EXPECT_EQ(r.error().code, Status::Inval);
+    EXPECT_EQ(r.error().code, onionmx::base::Status::Inval);
     EXPECT_TRUE(starts_with(r.error().detail, "test.toml:" + std::to_string(c.line) + ":"))
         << r.error().detail;
   }
@@ -530,7 +530,7 @@ TEST(LoadConfig, UnknownKeyFileNamesPathLineAndKey) {
   const std::string path = kConfigDir + "/unknown-key.toml";
   auto c = load_config(path);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Status::Inval);
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Inval);
   EXPECT_EQ(c.error().detail, path + ":6: dns.timout: unknown key");
 }
 
@@ -538,7 +538,7 @@ TEST(LoadConfig, SyntaxErrorFileNamesPathAndLine) {
   const std::string path = kConfigDir + "/syntax-error.toml";
   auto c = load_config(path);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Status::Inval);
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Inval);
   EXPECT_TRUE(starts_with(c.error().detail, path + ":3:")) << c.error().detail;
 }
 
@@ -546,7 +546,7 @@ TEST(LoadConfig, MissingFileIsIo) {
   const std::string path = kConfigDir + "/does-not-exist.toml";
   auto c = load_config(path);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Status::Io);
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Io);
   EXPECT_TRUE(contains(c.error().detail, path)) << c.error().detail;
   EXPECT_TRUE(contains(c.error().detail, "No such file")) << c.error().detail;
 }
@@ -554,7 +554,7 @@ TEST(LoadConfig, MissingFileIsIo) {
 TEST(LoadConfig, DirectoryIsAnErrorNotTheDefaults) {
   auto c = load_config(kConfigDir);
   ASSERT_FALSE(c) << "a directory must not read as an empty file";
-  EXPECT_EQ(c.error().code, Status::Io) << c.error().detail;
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Io) << c.error().detail;
   EXPECT_TRUE(contains(c.error().detail, kConfigDir)) << c.error().detail;
 }
 
@@ -585,7 +585,7 @@ TEST_F(LoadConfigFiles, LargerThanOneMebibyteIsRefused) {
   const std::string path = write("big.toml", big + "\n");
   auto c = load_config(path);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Status::Inval);
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Inval);
   EXPECT_TRUE(contains(c.error().detail, "larger than 1 MiB")) << c.error().detail;
 }
 
@@ -595,7 +595,7 @@ TEST_F(LoadConfigFiles, UnreadableFileIsIo) {
   fs::permissions(path, fs::perms::none);
   auto c = load_config(path);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Status::Io);
+  EXPECT_EQ(c.error().code, onionmx::base::Status::Io);
   EXPECT_TRUE(contains(c.error().detail, "Permission denied")) << c.error().detail;
 }
 

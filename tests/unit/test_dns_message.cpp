@@ -18,8 +18,8 @@
 namespace {
 
 using namespace onionmx::dns;
-using onionmx::Result;
-using onionmx::Status;
+using onionmx::base::Result;
+using onionmx::base::Status;
 
 // ------------------------------------------------------------ wire builder
 
@@ -127,11 +127,11 @@ Wire multi_answer() {
   return w;
 }
 
-Result<Message> parse(const Wire& w) { return parse_message(w.b); }
+onionmx::base::Result<Message> parse(const Wire& w) { return parse_message(w.b); }
 
-::testing::AssertionResult IsBadData(const Result<Message>& r) {
+::testing::AssertionResult IsBadData(const onionmx::base::Result<Message>& r) {
   if (r) return ::testing::AssertionFailure() << "malformed message accepted";
-  if (r.error().code != Status::BadData)
+  if (r.error().code != onionmx::base::Status::BadData)
     return ::testing::AssertionFailure() << "status " << static_cast<int>(r.error().code)
                                          << " instead of BadData (" << r.error().detail << ")";
   if (r.error().detail.empty()) return ::testing::AssertionFailure() << "BadData without a reason";
@@ -233,7 +233,7 @@ TEST(BuildQuery, EmptyNamesAndEmptyLabelsAreRefused) {
   for (const char* name : {"", ".", "a..b", ".a", "..", "a.b.."}) {
     auto q = build_query(1, name, kTypeSrv, {});
     ASSERT_FALSE(q) << "\"" << name << "\"";
-    EXPECT_EQ(q.error().code, Status::Inval) << name;
+    EXPECT_EQ(q.error().code, onionmx::base::Status::Inval) << name;
   }
 }
 
@@ -241,7 +241,7 @@ TEST(BuildQuery, LabelOf63BytesIsAllowedAnd64IsNot) {
   EXPECT_TRUE(build_query(1, std::string(63, 'a') + ".org", kTypeSrv, {}));
   auto q = build_query(1, std::string(64, 'a') + ".org", kTypeSrv, {});
   ASSERT_FALSE(q);
-  EXPECT_EQ(q.error().code, Status::Inval);
+  EXPECT_EQ(q.error().code, onionmx::base::Status::Inval);
 }
 
 TEST(BuildQuery, NameOf255WireBytesIsAllowedAnd256IsNot) {
@@ -252,7 +252,7 @@ TEST(BuildQuery, NameOf255WireBytesIsAllowedAnd256IsNot) {
   ASSERT_TRUE(ok) << ok.error().detail;
   auto q = build_query(1, max + "b", kTypeSrv, {});
   ASSERT_FALSE(q);
-  EXPECT_EQ(q.error().code, Status::Inval);
+  EXPECT_EQ(q.error().code, onionmx::base::Status::Inval);
 }
 
 // ========================================================= parse: answers
@@ -726,7 +726,7 @@ TEST(ParseMalformed, SingleByteCorruptionsNeverCrashAndOnlyEverFailAsBadData) {
         bad[pos] = v;
         auto m = parse_message(bad);
         if (!m) {
-          ASSERT_EQ(m.error().code, Status::BadData) << "byte " << pos << " = " << int{v};
+          ASSERT_EQ(m.error().code, onionmx::base::Status::BadData) << "byte " << pos << " = " << int{v};
         }
       }
     }

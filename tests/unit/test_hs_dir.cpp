@@ -21,7 +21,7 @@
 
 namespace {
 
-using onionmx::Status;
+using onionmx::base::Status;
 using onionmx::address::read_hs_dir;
 
 constexpr const char* kV1Host = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
@@ -70,7 +70,7 @@ class HsDirTest : public ::testing::Test {
   }
 
   // The call must fail with `status`, and the message must name the file.
-  void expect_error(Status status, std::string_view file, std::string_view also = {}) {
+  void expect_error(onionmx::base::Status status, std::string_view file, std::string_view also = {}) {
     auto r = read_hs_dir(dir_);
     ASSERT_FALSE(r) << "accepted, address " << r->address;
     EXPECT_EQ(r.error().code, status) << r.error().detail;
@@ -115,31 +115,31 @@ TEST_F(HsDirTest, TrailingSlashOnTheDirectoryIsHarmless) {
 TEST_F(HsDirTest, KeyFileOneByteShortIsRejectedWithItsSize) {
   write("hostname", std::string(kV1Host) + "\n");
   write("hs_ed25519_public_key", header() + unhex(kV1Pk).substr(0, 31));
-  expect_error(Status::BadData, "hs_ed25519_public_key", "63");
+  expect_error(onionmx::base::Status::BadData, "hs_ed25519_public_key", "63");
 }
 
 TEST_F(HsDirTest, KeyFileOneByteLongIsRejectedWithItsSize) {
   write("hostname", std::string(kV1Host) + "\n");
   write("hs_ed25519_public_key", header() + unhex(kV1Pk) + "\n");
-  expect_error(Status::BadData, "hs_ed25519_public_key", "65");
+  expect_error(onionmx::base::Status::BadData, "hs_ed25519_public_key", "65");
 }
 
 TEST_F(HsDirTest, EmptyKeyFileIsRejected) {
   write("hostname", std::string(kV1Host) + "\n");
   write("hs_ed25519_public_key", "");
-  expect_error(Status::BadData, "hs_ed25519_public_key");
+  expect_error(onionmx::base::Status::BadData, "hs_ed25519_public_key");
 }
 
 TEST_F(HsDirTest, RawKeyWithoutTheHeaderIsRejected) {
   write("hostname", std::string(kV1Host) + "\n");
   write("hs_ed25519_public_key", unhex(kV1Pk));
-  expect_error(Status::BadData, "hs_ed25519_public_key");
+  expect_error(onionmx::base::Status::BadData, "hs_ed25519_public_key");
 }
 
 TEST_F(HsDirTest, SecretKeyHeaderInThePublicKeyFileIsRejected) {
   write("hostname", std::string(kV1Host) + "\n");
   write("hs_ed25519_public_key", header("== ed25519v1-secret: type0 ==") + unhex(kV1Pk));
-  expect_error(Status::BadData, "hs_ed25519_public_key", "header");
+  expect_error(onionmx::base::Status::BadData, "hs_ed25519_public_key", "header");
 }
 
 TEST_F(HsDirTest, HeaderIsCheckedToTheLastPaddingByte) {
@@ -147,13 +147,13 @@ TEST_F(HsDirTest, HeaderIsCheckedToTheLastPaddingByte) {
   std::string h = header();
   h[31] = ' ';
   write("hs_ed25519_public_key", h + unhex(kV1Pk));
-  expect_error(Status::BadData, "hs_ed25519_public_key", "header");
+  expect_error(onionmx::base::Status::BadData, "hs_ed25519_public_key", "header");
 }
 
 TEST_F(HsDirTest, HostnameOfAnotherKeyIsAMismatchNamingBothAddresses) {
   write("hostname", std::string(kV2Host) + "\n");
   write("hs_ed25519_public_key", header() + unhex(kV1Pk));
-  expect_error(Status::BadData, "hostname", kV1Host);
+  expect_error(onionmx::base::Status::BadData, "hostname", kV1Host);
   auto r = read_hs_dir(dir_);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find(kV2Host), std::string::npos) << r.error().detail;
@@ -162,7 +162,7 @@ TEST_F(HsDirTest, HostnameOfAnotherKeyIsAMismatchNamingBothAddresses) {
 TEST_F(HsDirTest, HostnameWithABadChecksumIsRejected) {
   write("hostname", "boqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion\n");
   write("hs_ed25519_public_key", header() + unhex(kV1Pk));
-  expect_error(Status::BadData, "hostname", "checksum");
+  expect_error(onionmx::base::Status::BadData, "hostname", "checksum");
 }
 
 TEST_F(HsDirTest, HostnameThatIsNotAnOnionAddressIsRejected) {
@@ -172,14 +172,14 @@ TEST_F(HsDirTest, HostnameThatIsNotAnOnionAddressIsRejected) {
         "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion\r\n"}) {
     write("hostname", bad);
     write("hs_ed25519_public_key", header() + unhex(kV1Pk));
-    expect_error(Status::BadData, "hostname");
+    expect_error(onionmx::base::Status::BadData, "hostname");
   }
 }
 
 TEST_F(HsDirTest, HostnameWithASubdomainIsRejected) {
   write("hostname", std::string("smtp.") + kV1Host + "\n");
   write("hs_ed25519_public_key", header() + unhex(kV1Pk));
-  expect_error(Status::BadData, "hostname");
+  expect_error(onionmx::base::Status::BadData, "hostname");
 }
 
 TEST_F(HsDirTest, KeyThatIsNotAValidPointIsRejectedEvenWhenTheFilesAgree) {
@@ -187,30 +187,30 @@ TEST_F(HsDirTest, KeyThatIsNotAValidPointIsRejectedEvenWhenTheFilesAgree) {
   identity[0] = '\x01';
   write("hostname", std::string(kIdentityHost) + "\n");
   write("hs_ed25519_public_key", header() + identity);
-  expect_error(Status::BadData, "hostname");
+  expect_error(onionmx::base::Status::BadData, "hostname");
 }
 
 TEST_F(HsDirTest, MissingHostnameIsAnIoErrorNamingTheFile) {
   write("hs_ed25519_public_key", header() + unhex(kV1Pk));
-  expect_error(Status::Io, "hostname");
+  expect_error(onionmx::base::Status::Io, "hostname");
 }
 
 TEST_F(HsDirTest, MissingPublicKeyIsAnIoErrorNamingTheFile) {
   write("hostname", std::string(kV1Host) + "\n");
-  expect_error(Status::Io, "hs_ed25519_public_key");
+  expect_error(onionmx::base::Status::Io, "hs_ed25519_public_key");
 }
 
 TEST_F(HsDirTest, MissingDirectoryIsAnIoError) {
   auto r = read_hs_dir(dir_ + "/does-not-exist");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Status::Io) << r.error().detail;
+  EXPECT_EQ(r.error().code, onionmx::base::Status::Io) << r.error().detail;
   EXPECT_NE(r.error().detail.find("does-not-exist"), std::string::npos) << r.error().detail;
 }
 
 TEST_F(HsDirTest, HugeHostnameFileIsRejectedWithoutReadingItAll) {
   write("hostname", std::string(kV1Host) + "\n" + std::string(1 << 20, 'x'));
   write("hs_ed25519_public_key", header() + unhex(kV1Pk));
-  expect_error(Status::BadData, "hostname");
+  expect_error(onionmx::base::Status::BadData, "hostname");
 }
 
 TEST_F(HsDirTest, PublicKeyPathThatIsADirectoryIsNotAccepted) {

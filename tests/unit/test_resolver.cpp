@@ -31,8 +31,8 @@ namespace {
 using onionmx::test::contains;
 using onionmx::test::status_name;
 
-using onionmx::LogLevel;
-using onionmx::Status;
+using onionmx::base::LogLevel;
+using onionmx::base::Status;
 using onionmx::record::Answer;
 using onionmx::record::Route;
 using onionmx::resolver::FailurePolicy;
@@ -74,17 +74,17 @@ class FakeSource final : public Source {
   static std::unique_ptr<FakeSource> passing(std::string name, std::vector<std::string>* trace) {
     return std::make_unique<FakeSource>(std::move(name), trace);
   }
-  static std::unique_ptr<FakeSource> deciding(std::string name, Status s, std::vector<std::string>* trace) {
+  static std::unique_ptr<FakeSource> deciding(std::string name, onionmx::base::Status s, std::vector<std::string>* trace) {
     auto f = std::make_unique<FakeSource>(std::move(name), trace);
     f->decide(s, f->name_ + " decided");
     return f;
   }
 
-  FakeSource& decide(Status s, std::string reason) {
+  FakeSource& decide(onionmx::base::Status s, std::string reason) {
     decides_ = true;
     answer_.status = s;
     answer_.reason = std::move(reason);
-    answer_.source = record::Source::Dns;
+    answer_.source = record::Origin::Dns;
     return *this;
   }
   FakeSource& with_routes(std::vector<Route> r) {
@@ -110,8 +110,8 @@ class FakeSource final : public Source {
     for (auto& [done, step] : held_) {
       step.decided = true;
       step.answer = Answer{};
-      step.answer.status = Status::Temp;
-      step.answer.source = record::Source::Dns;
+      step.answer.status = onionmx::base::Status::Temp;
+      step.answer.source = record::Origin::Dns;
       step.answer.reason = "DNS lookup cancelled (shutting down)";
       done(std::move(step));
     }
@@ -154,15 +154,15 @@ class FakeSource final : public Source {
 };
 
 // What the resolver's callback received, and how often.
-struct Outcome {
+struct Completion {
   int calls = 0;
   Answer answer;
 };
 
 class ResolverTest : public ::testing::Test {
  protected:
-  onionmx::LogSink sink() {
-    return [this](LogLevel level, std::string_view msg) { log_.emplace_back(level, std::string(msg)); };
+  onionmx::base::LogSink sink() {
+    return [this](onionmx::base::LogLevel level, std::string_view msg) { log_.emplace_back(level, std::string(msg)); };
   }
 
   // Builds a resolver over `sources`; keeps raw pointers to inspect them.
@@ -179,8 +179,8 @@ class ResolverTest : public ::testing::Test {
 
   // Resolves `key`; the answer must be given before resolve() returns
   // unless `async` (then call the source's complete_all()).
-  std::shared_ptr<Outcome> resolve(Resolver& r, std::string_view key, bool explain = false) {
-    auto out = std::make_shared<Outcome>();
+  std::shared_ptr<Completion> resolve(Resolver& r, std::string_view key, bool explain = false) {
+    auto out = std::make_shared<Completion>();
     r.resolve(key, explain, [out](Answer a) {
       ++out->calls;
       out->answer = std::move(a);
@@ -196,13 +196,13 @@ class ResolverTest : public ::testing::Test {
 
   int warnings() const {
     int n = 0;
-    for (const auto& [level, msg] : log_) n += level == LogLevel::Warning;
+    for (const auto& [level, msg] : log_) n += level == onionmx::base::LogLevel::Warning;
     return n;
   }
 
   std::vector<std::string> trace_;
   std::vector<FakeSource*> fakes_;
-  std::vector<std::pair<LogLevel, std::string>> log_;
+  std::vector<std::pair<onionmx::base::LogLevel, std::string>> log_;
 };
 
 std::vector<std::unique_ptr<FakeSource>> list(std::unique_ptr<FakeSource> a) {
@@ -226,19 +226,19 @@ std::vector<std::unique_ptr<FakeSource>> list(std::unique_ptr<FakeSource> a, std
 
 TEST_F(ResolverTest, SourcesAreAskedInTheGivenOrderUntilOneDecides) {
   auto r = make(list(FakeSource::passing("first", &trace_), FakeSource::passing("second", &trace_),
-                     FakeSource::deciding("third", Status::NotFound, &trace_)));
+                     FakeSource::deciding("third", onionmx::base::Status::NotFound, &trace_)));
   Answer a = resolve_now(*r, "user@example.com");
   EXPECT_EQ(trace_, (std::vector<std::string>{"first", "second", "third"}));
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_EQ(a.reason, "third decided");
 }
 
 TEST_F(ResolverTest, FirstDeciderWinsAndLaterSourcesAreNotAsked) {
-  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("b", Status::NotFound, &trace_),
-                     FakeSource::deciding("c", Status::Ok, &trace_)));
+  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("b", onionmx::base::Status::NotFound, &trace_),
+                     FakeSource::deciding("c", onionmx::base::Status::Ok, &trace_)));
   fakes_[2]->with_routes({route(kA1, 25)});
   Answer a = resolve_now(*r, "user@example.com");
-  EXPECT_STATUS(a, Status::NotFound);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
   EXPECT_EQ(a.reason, "b decided");
   EXPECT_TRUE(a.routes.empty());
   EXPECT_EQ(trace_, (std::vector<std::string>{"a", "b"}));
@@ -246,20 +246,20 @@ TEST_F(ResolverTest, FirstDeciderWinsAndLaterSourcesAreNotAsked) {
 }
 
 TEST_F(ResolverTest, ADecidingErrorAlsoStopsTheChain) {
-  auto r = make(list(FakeSource::deciding("a", Status::Temp, &trace_),
-                     FakeSource::deciding("b", Status::Ok, &trace_)));
+  auto r = make(list(FakeSource::deciding("a", onionmx::base::Status::Temp, &trace_),
+                     FakeSource::deciding("b", onionmx::base::Status::Ok, &trace_)));
   fakes_[1]->with_routes({route(kA1, 25)});
   Answer a = resolve_now(*r, "user@example.com");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_EQ(trace_, (std::vector<std::string>{"a"})) << "a failure is not skipped over";
 }
 
 TEST_F(ResolverTest, ReversedOrderIsHonoured) {
-  auto r = make(list(FakeSource::deciding("c", Status::Ok, &trace_), FakeSource::passing("a", &trace_),
+  auto r = make(list(FakeSource::deciding("c", onionmx::base::Status::Ok, &trace_), FakeSource::passing("a", &trace_),
                      FakeSource::passing("b", &trace_)));
   fakes_[0]->with_routes({route(kA2, 2525)});
   Answer a = resolve_now(*r, "user@example.com");
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, kA2);
   EXPECT_EQ(a.routes[0].port, 2525);
@@ -269,8 +269,8 @@ TEST_F(ResolverTest, ReversedOrderIsHonoured) {
 TEST_F(ResolverTest, NoSourceDecidingIsNotFoundFromNone) {
   auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::passing("b", &trace_)));
   Answer a = resolve_now(*r, "user@Example.COM");
-  EXPECT_STATUS(a, Status::NotFound);
-  EXPECT_EQ(a.source, record::Source::None);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
+  EXPECT_EQ(a.source, record::Origin::None);
   EXPECT_EQ(a.reason, "no onion route for example.com");
   EXPECT_EQ(trace_, (std::vector<std::string>{"a", "b"}));
 }
@@ -279,8 +279,8 @@ TEST_F(ResolverTest, EmptyChainIsNotFound) {
   Resolver r({}, FailurePolicy::Defer, nullptr);
   auto out = resolve(r, "user@example.com");
   ASSERT_EQ(out->calls, 1);
-  EXPECT_STATUS(out->answer, Status::NotFound);
-  EXPECT_EQ(out->answer.source, record::Source::None);
+  EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound);
+  EXPECT_EQ(out->answer.source, record::Origin::None);
 }
 
 TEST_F(ResolverTest, EverySourceSeesTheKeyAndTheDomain) {
@@ -307,7 +307,7 @@ TEST_F(ResolverTest, PostfixStyleKeysRouteTheirLowerCasedDomain) {
                  Case{"\"a@b\"@Example.org", "example.org"},
                  Case{"\"foo bar\"@ok.example.org", "ok.example.org"},
                  Case{"postmaster@_srv.example.org", "_srv.example.org"}}) {
-    auto r = make(list(FakeSource::deciding("dns", Status::NotFound, &trace_)));
+    auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::NotFound, &trace_)));
     Answer a = resolve_now(*r, c.key);
     ASSERT_EQ(fakes_[0]->queries.size(), 1u) << c.key;
     EXPECT_EQ(fakes_[0]->queries[0].domain, c.domain) << c.key;
@@ -337,12 +337,12 @@ TEST_F(ResolverTest, KeysWithoutARoutableDomainAreNotFoundWithoutAskingAnySource
       "garbage\r\n",
   };
   for (const auto& key : keys) {
-    auto r = make(list(FakeSource::deciding("dns", Status::Ok, &trace_)));
+    auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_)));
     fakes_[0]->with_routes({route(kA1, 25)});
     auto out = resolve(*r, key, true);
     ASSERT_EQ(out->calls, 1) << "answered at once: \"" << key << "\"";
-    EXPECT_STATUS(out->answer, Status::NotFound) << " for \"" << key << "\"";
-    EXPECT_EQ(out->answer.source, record::Source::None) << key;
+    EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound) << " for \"" << key << "\"";
+    EXPECT_EQ(out->answer.source, record::Origin::None) << key;
     EXPECT_EQ(out->answer.domain, "") << key;
     EXPECT_EQ(out->answer.key, key);
     EXPECT_TRUE(out->answer.routes.empty());
@@ -359,18 +359,18 @@ TEST_F(ResolverTest, KeysWithoutARoutableDomainAreNotFoundWithoutAskingAnySource
 
 TEST_F(ResolverTest, ExplainLinesAccumulateInChainOrder) {
   auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::passing("b", &trace_),
-                     FakeSource::deciding("c", Status::Ok, &trace_)));
+                     FakeSource::deciding("c", onionmx::base::Status::Ok, &trace_)));
   fakes_[0]->with_explain({"a: one", "a: two"});
   fakes_[1]->with_explain({"b: three"});
   fakes_[2]->with_explain({"c: four", "c: five"}).with_routes({route(kA1, 25)});
   Answer a = resolve_now(*r, "user@Example.COM", true);
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   EXPECT_EQ(a.explain, (std::vector<std::string>{"key: domain example.com", "a: one", "a: two",
                                                  "b: three", "c: four", "c: five"}));
 }
 
 TEST_F(ResolverTest, WithoutExplainThereAreNoLines) {
-  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("c", Status::NotFound, &trace_)));
+  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("c", onionmx::base::Status::NotFound, &trace_)));
   fakes_[0]->with_explain({"a: one"});
   fakes_[1]->with_explain({"c: two"});
   Answer a = resolve_now(*r, "user@example.com", false);
@@ -379,7 +379,7 @@ TEST_F(ResolverTest, WithoutExplainThereAreNoLines) {
 }
 
 TEST_F(ResolverTest, ExplainOfAnAsynchronousAnswerKeepsItsOrder) {
-  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("dns", Status::Ok, &trace_)));
+  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_)));
   fakes_[0]->with_explain({"a: first"});
   fakes_[1]->with_explain({"dns: second"}).with_routes({route(kA1, 25)}).deferred();
   auto out = resolve(*r, "user@example.com", true);
@@ -396,7 +396,7 @@ TEST_F(ResolverTest, LocalDomainsMatchExactlyOrAsDotSuffix) {
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<source::LocalDomainSource>(
       std::vector<std::string>{"example.org", ".Example.NET", "exact.example.com."}));
-  auto next = FakeSource::deciding("next", Status::Ok, &trace_);
+  auto next = FakeSource::deciding("next", onionmx::base::Status::Ok, &trace_);
   next->with_routes({route(kA1, 25)});
   FakeSource* after = next.get();
   sources.push_back(std::move(next));
@@ -420,11 +420,11 @@ TEST_F(ResolverTest, LocalDomainsMatchExactlyOrAsDotSuffix) {
     auto out = resolve(r, c.key);
     ASSERT_EQ(out->calls, 1);
     if (c.local) {
-      EXPECT_STATUS(out->answer, Status::NotFound) << c.key;
-      EXPECT_EQ(out->answer.source, record::Source::Local) << c.key;
+      EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound) << c.key;
+      EXPECT_EQ(out->answer.source, record::Origin::Local) << c.key;
       EXPECT_EQ(after->queries.size(), before) << c.key << ": a local domain is never looked further";
     } else {
-      EXPECT_STATUS(out->answer, Status::Ok) << c.key;
+      EXPECT_STATUS(out->answer, onionmx::base::Status::Ok) << c.key;
       EXPECT_EQ(after->queries.size(), before + 1) << c.key;
     }
   }
@@ -466,8 +466,8 @@ TEST_F(OnionRecipients, ValidOnionIsFoundWithTheConfiguredPort) {
   auto r = create({"local", "onion-address"}, 2525);
   ASSERT_TRUE(r);
   Answer a = resolve_now(*r, "user@" + kA1);
-  EXPECT_STATUS(a, Status::Ok);
-  EXPECT_EQ(a.source, record::Source::OnionAddress);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
+  EXPECT_EQ(a.source, record::Origin::OnionAddress);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, kA1);
   EXPECT_EQ(a.routes[0].port, 2525);
@@ -484,7 +484,7 @@ TEST_F(OnionRecipients, UpperCaseSubdomainOnionWithTrailingDotIsFoundLowerCased)
   for (char& c : upper)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   Answer a = resolve_now(*r, "User@" + upper);
-  EXPECT_STATUS(a, Status::Ok);
+  EXPECT_STATUS(a, onionmx::base::Status::Ok);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, "smtp." + kA3);
   EXPECT_EQ(a.routes[0].port, 25);
@@ -500,8 +500,8 @@ TEST_F(OnionRecipients, InvalidOnionIsBadDataWithTheExactReason) {
   for (const Case& c : {Case{kBadChecksum, "checksum"}, Case{kV2, "v2 onion services"},
                         Case{k55, "has 55 characters"}, Case{"bogus.onion", "has 5 characters"}}) {
     Answer a = resolve_now(*r, "user@" + c.domain, true);
-    EXPECT_STATUS(a, Status::BadData) << c.domain;
-    EXPECT_EQ(a.source, record::Source::OnionAddress);
+    EXPECT_STATUS(a, onionmx::base::Status::BadData) << c.domain;
+    EXPECT_EQ(a.source, record::Origin::OnionAddress);
     EXPECT_TRUE(a.routes.empty());
     EXPECT_TRUE(contains(a.reason, c.word)) << a.reason;
     EXPECT_TRUE(contains(a.reason, "invalid onion address")) << a.reason;
@@ -517,8 +517,8 @@ TEST_F(OnionRecipients, OnionNamesNeverGoToDnsWhateverTheOrder) {
   ASSERT_TRUE(r);
   for (const std::string& d : {kA1, kBadChecksum}) {
     Answer a = resolve_now(*r, "user@" + d);
-    EXPECT_NE(a.status, Status::Ok) << d;
-    EXPECT_NE(a.status, Status::NotFound) << d << ": must not fall through to normal routing";
+    EXPECT_NE(a.status, onionmx::base::Status::Ok) << d;
+    EXPECT_NE(a.status, onionmx::base::Status::NotFound) << d << ": must not fall through to normal routing";
     EXPECT_TRUE(a.routes.empty());
   }
   EXPECT_EQ(r->pending(), 0u);
@@ -527,7 +527,7 @@ TEST_F(OnionRecipients, OnionNamesNeverGoToDnsWhateverTheOrder) {
 TEST_F(OnionRecipients, NonOnionDomainPassesTheOnionSource) {
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<source::OnionAddressSource>(25));
-  sources.push_back(FakeSource::deciding("dns", Status::NotFound, &trace_));
+  sources.push_back(FakeSource::deciding("dns", onionmx::base::Status::NotFound, &trace_));
   Resolver r(std::move(sources), FailurePolicy::Defer, sink());
   Answer a = resolve_now(r, "user@example.com", true);
   EXPECT_EQ(trace_, (std::vector<std::string>{"dns"}));
@@ -542,18 +542,18 @@ TEST_F(OnionRecipients, DefaultOrderAndUnknownSourceName) {
   s.order = {"local", "ldap"};
   auto r = Resolver::create(loop_, s, sink());
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Status::Inval);
+  EXPECT_EQ(r.error().code, onionmx::base::Status::Inval);
   EXPECT_TRUE(contains(r.error().detail, "ldap")) << r.error().detail;
 }
 
 // -------------------------------------------------------- failure policy
 
 TEST_F(ResolverTest, ClearnetTurnsATempFromTheDnsSourceIntoNotFoundAndWarns) {
-  auto r = make(list(FakeSource::deciding("dns", Status::Temp, &trace_)), FailurePolicy::Clearnet);
-  fakes_[0]->decide(Status::Temp, "DNS timeout: no answer");
+  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Temp, &trace_)), FailurePolicy::Clearnet);
+  fakes_[0]->decide(onionmx::base::Status::Temp, "DNS timeout: no answer");
   Answer a = resolve_now(*r, "user@Example.COM", true);
-  EXPECT_STATUS(a, Status::NotFound);
-  EXPECT_EQ(a.source, record::Source::Policy);
+  EXPECT_STATUS(a, onionmx::base::Status::NotFound);
+  EXPECT_EQ(a.source, record::Origin::Policy);
   EXPECT_TRUE(contains(a.reason, "DNS timeout: no answer")) << a.reason;
   EXPECT_EQ(a.key, "user@Example.COM");
   EXPECT_EQ(a.domain, "example.com");
@@ -568,32 +568,32 @@ TEST_F(ResolverTest, ClearnetTurnsATempFromTheDnsSourceIntoNotFoundAndWarns) {
 }
 
 TEST_F(ResolverTest, ClearnetLeavesEveryOtherDnsVerdictAlone) {
-  for (Status s : {Status::Ok, Status::NotFound, Status::BadData, Status::Inval, Status::Io,
-                   Status::NoMem, Status::Internal, Status::BadSig}) {
+  for (onionmx::base::Status s : {onionmx::base::Status::Ok, onionmx::base::Status::NotFound, onionmx::base::Status::BadData, onionmx::base::Status::Inval, onionmx::base::Status::Io,
+                   onionmx::base::Status::NoMem, onionmx::base::Status::Internal, onionmx::base::Status::BadSig}) {
     auto r = make(list(FakeSource::deciding("dns", s, &trace_)), FailurePolicy::Clearnet);
-    if (s == Status::Ok) fakes_[0]->with_routes({route(kA1, 25)});
+    if (s == onionmx::base::Status::Ok) fakes_[0]->with_routes({route(kA1, 25)});
     Answer a = resolve_now(*r, "user@example.com");
     EXPECT_STATUS(a, s);
-    EXPECT_EQ(a.source, record::Source::Dns) << status_name(s);
+    EXPECT_EQ(a.source, record::Origin::Dns) << status_name(s);
   }
   EXPECT_EQ(warnings(), 0);
 }
 
 TEST_F(ResolverTest, ClearnetAppliesOnlyToTheSourceNamedDns) {
   for (const char* name : {"local", "onion-address", "dnsx", "DNS", "static"}) {
-    auto r = make(list(FakeSource::deciding(name, Status::Temp, &trace_)), FailurePolicy::Clearnet);
+    auto r = make(list(FakeSource::deciding(name, onionmx::base::Status::Temp, &trace_)), FailurePolicy::Clearnet);
     Answer a = resolve_now(*r, "user@example.com");
-    EXPECT_STATUS(a, Status::Temp) << "source " << name;
+    EXPECT_STATUS(a, onionmx::base::Status::Temp) << "source " << name;
   }
   EXPECT_EQ(warnings(), 0);
 }
 
 TEST_F(ResolverTest, DeferNeverTurnsAnErrorIntoNotFound) {
-  for (Status s : {Status::Temp, Status::BadData, Status::Inval, Status::Io, Status::NoMem,
-                   Status::Internal, Status::BadSig}) {
+  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::BadData, onionmx::base::Status::Inval, onionmx::base::Status::Io, onionmx::base::Status::NoMem,
+                   onionmx::base::Status::Internal, onionmx::base::Status::BadSig}) {
     for (const char* name : {"dns", "other"}) {
       auto r = make(list(FakeSource::deciding(name, s, &trace_),
-                         FakeSource::deciding("after", Status::NotFound, &trace_)));
+                         FakeSource::deciding("after", onionmx::base::Status::NotFound, &trace_)));
       Answer a = resolve_now(*r, "user@example.com");
       EXPECT_STATUS(a, s) << "source " << name;
       EXPECT_TRUE(fakes_[1]->queries.empty());
@@ -603,23 +603,23 @@ TEST_F(ResolverTest, DeferNeverTurnsAnErrorIntoNotFound) {
 }
 
 TEST_F(ResolverTest, AnErrorNeverCarriesRoutes) {
-  auto r = make(list(FakeSource::deciding("dns", Status::Temp, &trace_)));
+  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Temp, &trace_)));
   fakes_[0]->with_routes({route(kA1, 25)});
   Answer a = resolve_now(*r, "user@example.com");
-  EXPECT_STATUS(a, Status::Temp);
+  EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(a.routes.empty());
 }
 
 TEST_F(ResolverTest, ClearnetAppliesToAnAsynchronousTemp) {
-  auto r = make(list(FakeSource::deciding("dns", Status::Temp, &trace_)), FailurePolicy::Clearnet);
+  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Temp, &trace_)), FailurePolicy::Clearnet);
   fakes_[0]->deferred();
   auto out = resolve(*r, "user@example.com");
   EXPECT_EQ(out->calls, 0);
   EXPECT_EQ(warnings(), 0);
   fakes_[0]->complete_all();
   ASSERT_EQ(out->calls, 1);
-  EXPECT_STATUS(out->answer, Status::NotFound);
-  EXPECT_EQ(out->answer.source, record::Source::Policy);
+  EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound);
+  EXPECT_EQ(out->answer.source, record::Origin::Policy);
   EXPECT_EQ(warnings(), 1);
 }
 
@@ -630,21 +630,21 @@ TEST_F(ResolverTest, DestroyingTheResolverAnswersPendingLookupsTempNeverByPolicy
   auto seen = std::make_shared<std::vector<std::string>>();
   const std::string tag(64, 't');
   std::vector<std::unique_ptr<Source>> sources;
-  auto dns = FakeSource::deciding("dns", Status::Ok, &trace_);
+  auto dns = FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_);
   dns->with_routes({route(kA1, 25)}).deferred().cancels_on_destruction();
   sources.push_back(std::move(dns));
   auto r = std::make_unique<Resolver>(std::move(sources), FailurePolicy::Clearnet,
-                                      [seen, tag](LogLevel, std::string_view m) {
+                                      [seen, tag](onionmx::base::LogLevel, std::string_view m) {
                                         seen->push_back(std::string(m) + tag.substr(0, 0));
                                       });
-  std::vector<std::shared_ptr<Outcome>> outs;
+  std::vector<std::shared_ptr<Completion>> outs;
   for (const char* k : {"a@one.example", "b@two.example"}) outs.push_back(resolve(*r, k, true));
   EXPECT_EQ(r->pending(), 2u);
   r.reset();
   for (const auto& o : outs) {
     ASSERT_EQ(o->calls, 1);
-    EXPECT_STATUS(o->answer, Status::Temp);
-    EXPECT_EQ(o->answer.source, record::Source::Dns);
+    EXPECT_STATUS(o->answer, onionmx::base::Status::Temp);
+    EXPECT_EQ(o->answer.source, record::Origin::Dns);
     EXPECT_TRUE(o->answer.routes.empty());
     for (const auto& line : o->answer.explain) EXPECT_FALSE(contains(line, "clearnet")) << line;
   }
@@ -655,10 +655,10 @@ TEST_F(ResolverTest, DestroyingTheResolverAnswersPendingLookupsTempNeverByPolicy
 // --------------------------------------------------------------- pending
 
 TEST_F(ResolverTest, PendingCountsLookupsUntilTheirCallback) {
-  auto r = make(list(FakeSource::passing("local", &trace_), FakeSource::deciding("dns", Status::Ok, &trace_)));
+  auto r = make(list(FakeSource::passing("local", &trace_), FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_)));
   fakes_[1]->with_routes({route(kA1, 25)}).deferred();
   EXPECT_EQ(r->pending(), 0u);
-  std::vector<std::shared_ptr<Outcome>> outs;
+  std::vector<std::shared_ptr<Completion>> outs;
   for (const char* k : {"a@one.example", "b@two.example", "c@three.example"}) outs.push_back(resolve(*r, k));
   EXPECT_EQ(r->pending(), 3u);
   auto instant = resolve(*r, "*");
@@ -669,14 +669,14 @@ TEST_F(ResolverTest, PendingCountsLookupsUntilTheirCallback) {
   EXPECT_EQ(r->pending(), 0u);
   for (std::size_t i = 0; i < outs.size(); ++i) {
     EXPECT_EQ(outs[i]->calls, 1);
-    EXPECT_STATUS(outs[i]->answer, Status::Ok);
+    EXPECT_STATUS(outs[i]->answer, onionmx::base::Status::Ok);
   }
   EXPECT_EQ(outs[0]->answer.domain, "one.example");
   EXPECT_EQ(outs[2]->answer.domain, "three.example");
 }
 
 TEST_F(ResolverTest, PendingIsAlreadyDecrementedInsideTheCallback) {
-  auto r = make(list(FakeSource::deciding("dns", Status::NotFound, &trace_)));
+  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::NotFound, &trace_)));
   fakes_[0]->deferred();
   std::size_t seen = 99;
   r->resolve("a@example.com", false, [&](Answer) { seen = r->pending(); });
@@ -685,7 +685,7 @@ TEST_F(ResolverTest, PendingIsAlreadyDecrementedInsideTheCallback) {
 }
 
 TEST_F(ResolverTest, ACallbackMayStartTheNextLookup) {
-  auto r = make(list(FakeSource::deciding("dns", Status::NotFound, &trace_)));
+  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::NotFound, &trace_)));
   std::vector<std::string> domains;
   std::function<void(Answer)> chain = [&](Answer a) {
     domains.push_back(a.domain);
