@@ -13,11 +13,12 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "engine/sources.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using onionmx::base::Status;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto c = onionmx::config::parse_config(text, "<fuzz>");
+  const auto c = onionmx::config::parse_config(text, "<fuzz>", onionmx::engine::source_names());
   if (!c) {
     if (c.error().code != onionmx::base::Status::Inval) std::abort();
     if (c.error().detail.rfind("<fuzz>:", 0) != 0) std::abort();
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!seen.insert(s).second) std::abort();
   }
   if (r.onion_port == 0) std::abort();
-  const auto& d = r.dns;
+  const auto& d = c->dns;
   if (d.tries < 1 || d.tries > 10) std::abort();
   if (d.timeout.count() < 100 || d.timeout.count() > 60000) std::abort();
   if (d.max_ttl > 604800 || d.max_negative_ttl > 86400) std::abort();
