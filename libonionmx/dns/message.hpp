@@ -1,8 +1,8 @@
 // message.hpp - DNS wire format: build queries, walk answers (RFC 1035).
 //
 // Pure code, no c-ares: c-ares 1.18.1 parsers drop TTLs and cannot read the
-// SOA of a negative answer (dns.md §6.3), and ares_query cannot set DO or AD
-// (§6.4).  So onionmx builds its queries and walks the answer itself, and
+// SOA of a negative answer, and ares_query cannot set DO or AD
+// (docs/dns-discovery.md).  So onionmx builds its queries and walks the answer itself, and
 // c-ares is only the transport.  Every offset is checked against the message
 // length; compression pointers must point backwards (no loops).  Input is
 // hostile: this is a fuzz target.
