@@ -20,7 +20,6 @@
 
 namespace onionmx::dns {
 
-inline constexpr std::uint16_t kTypeA = 1;
 inline constexpr std::uint16_t kTypeCname = 5;
 inline constexpr std::uint16_t kTypeSoa = 6;
 inline constexpr std::uint16_t kTypeTxt = 16;
