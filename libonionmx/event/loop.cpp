@@ -35,8 +35,10 @@ void Loop::run_until(const std::function<bool()>& done) {
 
 void Loop::process() {
   // Polls with a zero timeout and runs what is ready, including timers
-  // whose time has come (libevent checks them on every loop pass).
-  event_base_loop(base_, EVLOOP_NONBLOCK);
+  // whose time has come.  EVLOOP_ONCE too: NONBLOCK alone keeps looping
+  // while any event is active, so a descriptor that stays readable would
+  // never let the caller's loop have its turn.
+  event_base_loop(base_, EVLOOP_NONBLOCK | EVLOOP_ONCE);
 }
 
 std::optional<std::chrono::milliseconds> Loop::next_timeout() const {
