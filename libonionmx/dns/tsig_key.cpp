@@ -154,7 +154,8 @@ base::Result<TsigKey> parse_tsig_key_file(std::string_view text, const std::stri
       if (!v) return base::fail(v.error());
       if (v->kind != Token::String)
         return lx.error_at(v->line, "expected the secret as a quoted base64 string, found " +
-                                        describe(*v));
+                                        (v->kind == Token::Word ? std::string("an unquoted word")
+                                                                : describe(*v)));
       secret = crypto::base64_decode(v->text);
       if (!secret) return lx.error_at(v->line, "secret is not valid base64");
       if (secret->empty()) return lx.error_at(v->line, "secret is empty");

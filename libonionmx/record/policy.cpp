@@ -56,6 +56,7 @@ base::Result<Policy> parse_policy(std::string_view text) {
   if (text.substr(0, kVersion.size()) != kVersion) return bad("does not begin with v=ONIONMX1");
   std::size_t pos = kVersion.size();
   bool have_mode = false, have_age = false;
+  int fields = 0;
   Policy p;
   // Each round: field-delim, then a field (or the end after a trailing ";").
   while (pos < text.size()) {
@@ -76,6 +77,7 @@ base::Result<Policy> parse_policy(std::string_view text) {
     const std::size_t eq = field.find('=');
     if (eq == std::string_view::npos) return bad("field without '=' at offset " + std::to_string(i));
     const std::string_view name = field.substr(0, eq), value = field.substr(eq + 1);
+    ++fields;
     if (!valid_name(name)) return bad("bad field name at offset " + std::to_string(i));
     if (!valid_value(value)) return bad("bad value of field " + std::string(name));
     if (name == "mode") {
@@ -100,7 +102,7 @@ base::Result<Policy> parse_policy(std::string_view text) {
     }  // other names: extensions, ignored
     pos = end;
   }
-  if (pos == kVersion.size()) return bad("no fields after v=ONIONMX1");
+  if (fields == 0) return bad("no fields after v=ONIONMX1");
   if (!have_mode) return bad("mode missing");
   if (!have_age) return bad("max_age missing");
   return p;
