@@ -271,7 +271,7 @@ int run_update(const Common& c, const RecordOptions& r, const UpdateOptions& u) 
     }
     auto answer = tools::exchange(*server, signed_msg->wire, {u.timeout, u.tcp});
     if (!answer) {
-      error(domain + ": TIMEOUT: " + answer.error().detail);
+      error(domain + ": NO ANSWER: " + answer.error().detail);
       if (rc == kExitOk) rc = kExitNoAnswer;
       continue;
     }

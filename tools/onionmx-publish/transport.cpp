@@ -64,7 +64,7 @@ tl::unexpected<base::Error> sys_error(const ServerAddress& s, const char* what, 
 tl::unexpected<base::Error> timeout_error(const ServerAddress& s, double t) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", t);
-  return base::fail(base::Status::Temp, "no answer from " + s.text() + " within " + buf + " s");
+  return base::fail(base::Status::Temp, "timed out after " + std::string(buf) + " s waiting for " + s.text());
 }
 
 // Waits for `events` on fd until the deadline: 1 ready, 0 timeout, -1 error.
