@@ -285,8 +285,12 @@ int run_update(const Common& c, const RecordOptions& r, const UpdateOptions& u) 
       std::printf("NOERROR %s -> %s:%u (zone %s, server %s)\n", domain.c_str(), onion->c_str(),
                   c.port, zone.c_str(), server->text().c_str());
     } else {
-      error(domain + ": " + std::string(dns::update_verdict_name(resp->verdict)) + ": " +
-            resp->detail + " (zone " + zone + ", server " + server->text() + ")");
+      // The detail starts with the rcode; name the verdict first when it
+      // is a TSIG error (BADSIG, ...) rather than the rcode itself.
+      const std::string verdict(dns::update_verdict_name(resp->verdict));
+      const bool named = resp->detail.compare(0, verdict.size(), verdict) == 0;
+      error(domain + ": " + (named ? "" : verdict + ": ") + resp->detail + " (zone " + zone +
+            ", server " + server->text() + ")");
       if (rc == kExitOk) rc = exit_code(resp->verdict);
     }
   }
