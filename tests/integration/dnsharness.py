@@ -728,9 +728,11 @@ class BindServer:
     RFC 2136 updates signed with one of tsig_keys (name -> (algorithm,
     base64 secret)) and to AXFR from anywhere (dns.md §7.5)."""
 
-    def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None):
+    def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None):
         self.dir = os.path.join(workdir, name)
         self.zones, self.tsig_keys = zones, tsig_keys
+        # key -> update-policy rule after "grant <key>"; default "zonesub ANY".
+        self.grants = grants or {}
         self.serials = serials or {}
         self.port = None
         self.proc = None
@@ -740,7 +742,7 @@ class BindServer:
         os.makedirs(self.dir, exist_ok=True)
         keys = "".join(f'key "{k}" {{ algorithm {a}; secret "{sec}"; }};\n'
                        for k, (a, sec) in self.tsig_keys.items())
-        grants = " ".join(f"grant {k} zonesub ANY;" for k in self.tsig_keys)
+        grants = " ".join(f"grant {k} {self.grants.get(k, 'zonesub ANY')};" for k in self.tsig_keys)
         zones = ""
         for origin, text in self.zones.items():
             with open(os.path.join(self.dir, origin + ".db"), "w") as f:

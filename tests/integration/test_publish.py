@@ -39,6 +39,9 @@ EXIT_BADSIG, EXIT_BADKEY, EXIT_BADTIME = 7, 8, 9
 ZONE = "pub.test"
 KEY = ("onionmx-key", "hmac-sha256", base64.b64encode(secrets.token_bytes(32)).decode())
 KEY512 = ("sha512-key", "hmac-sha512", base64.b64encode(secrets.token_bytes(64)).decode())
+# BIND only: may update _onion-mx._tcp.mail.pub.test SRV/TXT and nothing else.
+NARROW = ("narrow-key", "hmac-sha256", base64.b64encode(secrets.token_bytes(32)).decode())
+NARROW_GRANT = "name _onion-mx._tcp.mail.pub.test. SRV TXT"
 WRONG_SECRET = base64.b64encode(secrets.token_bytes(32)).decode()
 P = dh.SRV_PREFIX
 
@@ -278,7 +281,18 @@ class PublishTests:
 class BindPublish(PublishTests, unittest.TestCase):
     @staticmethod
     def start_server(workdir, zones, keys, serials):
-        return dh.BindServer(workdir, zones, keys, serials=serials).start()
+        keys = dict(keys, **{NARROW[0]: (NARROW[1], NARROW[2])})
+        return dh.BindServer(workdir, zones, keys, serials=serials,
+                             grants={NARROW[0]: NARROW_GRANT}).start()
+
+    def test_17_update_policy_refuses_other_names(self):
+        # The narrow grant of docs/onionmx-publish.md: the SOA prerequisite
+        # still passes, other owners are REFUSED.
+        key = f"{NARROW[0]}:{NARROW[2]}"
+        self.assertRc(self.publish(dh.V1, "mail.pub.test", key=key), EXIT_OK)
+        p = self.publish(dh.V1, "pub.test", key=key)
+        self.assertRc(p, EXIT_REFUSED)
+        self.assertIn("REFUSED", p.stderr)
 
 
 class KnotPublish(PublishTests, unittest.TestCase):
