@@ -1,12 +1,12 @@
 #include "crypto/hmac.hpp"
 
-#include <memory>
-
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <sodium.h>
+
+#include <memory>
 
 #include "crypto/crypto.hpp"
 
@@ -15,11 +15,16 @@ namespace {
 
 const char* digest_name(HmacDigest d) noexcept {
   switch (d) {
-    case HmacDigest::Sha1: return "SHA1";
-    case HmacDigest::Sha224: return "SHA224";
-    case HmacDigest::Sha256: return "SHA256";
-    case HmacDigest::Sha384: return "SHA384";
-    case HmacDigest::Sha512: return "SHA512";
+    case HmacDigest::Sha1:
+      return "SHA1";
+    case HmacDigest::Sha224:
+      return "SHA224";
+    case HmacDigest::Sha256:
+      return "SHA256";
+    case HmacDigest::Sha384:
+      return "SHA384";
+    case HmacDigest::Sha512:
+      return "SHA512";
   }
   return "SHA256";
 }
@@ -32,17 +37,23 @@ struct MacCtxFree {
 
 std::size_t hmac_size(HmacDigest d) noexcept {
   switch (d) {
-    case HmacDigest::Sha1: return 20;
-    case HmacDigest::Sha224: return 28;
-    case HmacDigest::Sha256: return 32;
-    case HmacDigest::Sha384: return 48;
-    case HmacDigest::Sha512: return 64;
+    case HmacDigest::Sha1:
+      return 20;
+    case HmacDigest::Sha224:
+      return 28;
+    case HmacDigest::Sha256:
+      return 32;
+    case HmacDigest::Sha384:
+      return 48;
+    case HmacDigest::Sha512:
+      return 64;
   }
   return 0;
 }
 
-std::optional<std::vector<std::uint8_t>> hmac(HmacDigest d, std::span<const std::uint8_t> key,
-                                              std::span<const std::span<const std::uint8_t>> parts) {
+std::optional<std::vector<std::uint8_t>> hmac(
+    HmacDigest d, std::span<const std::uint8_t> key,
+    std::span<const std::span<const std::uint8_t>> parts) {
   // Fetched once: an implicit fetch per call costs a provider lookup.
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (mac == nullptr) return std::nullopt;
@@ -71,7 +82,8 @@ std::optional<std::vector<std::uint8_t>> hmac(HmacDigest d, std::span<const std:
   return hmac(d, key, parts);
 }
 
-bool equal_constant_time(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept {
+bool equal_constant_time(std::span<const std::uint8_t> a,
+                         std::span<const std::uint8_t> b) noexcept {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -87,8 +99,8 @@ std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
   std::vector<std::uint8_t> out(compact.size() / 4 * 3 + 1);
   std::size_t len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), compact.data(), compact.size(), nullptr, &len,
-                        &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+  if (sodium_base642bin(out.data(), out.size(), compact.data(), compact.size(), nullptr, &len, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != compact.data() + compact.size())
     return std::nullopt;
   out.resize(len);

@@ -12,11 +12,16 @@ constexpr std::size_t kHeaderSize = 12;
 
 crypto::HmacDigest digest_of(TsigAlgorithm a) {
   switch (a) {
-    case TsigAlgorithm::HmacSha1: return crypto::HmacDigest::Sha1;
-    case TsigAlgorithm::HmacSha224: return crypto::HmacDigest::Sha224;
-    case TsigAlgorithm::HmacSha256: return crypto::HmacDigest::Sha256;
-    case TsigAlgorithm::HmacSha384: return crypto::HmacDigest::Sha384;
-    case TsigAlgorithm::HmacSha512: return crypto::HmacDigest::Sha512;
+    case TsigAlgorithm::HmacSha1:
+      return crypto::HmacDigest::Sha1;
+    case TsigAlgorithm::HmacSha224:
+      return crypto::HmacDigest::Sha224;
+    case TsigAlgorithm::HmacSha256:
+      return crypto::HmacDigest::Sha256;
+    case TsigAlgorithm::HmacSha384:
+      return crypto::HmacDigest::Sha384;
+    case TsigAlgorithm::HmacSha512:
+      return crypto::HmacDigest::Sha512;
   }
   return crypto::HmacDigest::Sha256;
 }
@@ -77,7 +82,8 @@ base::Result<ResponseTsig> verify(std::span<const std::uint8_t> wire, const Tsig
     out.check = TsigCheck::BadMac;
     return out;
   }
-  const std::uint64_t lo = s.tsig.time_signed > s.tsig.fudge ? s.tsig.time_signed - s.tsig.fudge : 0;
+  const std::uint64_t lo =
+      s.tsig.time_signed > s.tsig.fudge ? s.tsig.time_signed - s.tsig.fudge : 0;
   const std::uint64_t hi = s.tsig.time_signed + s.tsig.fudge;
   out.check = (now < lo || now > hi) ? TsigCheck::BadTime : TsigCheck::Verified;
   return out;
@@ -87,11 +93,16 @@ base::Result<ResponseTsig> verify(std::span<const std::uint8_t> wire, const Tsig
 
 std::string_view tsig_algorithm_name(TsigAlgorithm a) noexcept {
   switch (a) {
-    case TsigAlgorithm::HmacSha1: return "hmac-sha1";
-    case TsigAlgorithm::HmacSha224: return "hmac-sha224";
-    case TsigAlgorithm::HmacSha256: return "hmac-sha256";
-    case TsigAlgorithm::HmacSha384: return "hmac-sha384";
-    case TsigAlgorithm::HmacSha512: return "hmac-sha512";
+    case TsigAlgorithm::HmacSha1:
+      return "hmac-sha1";
+    case TsigAlgorithm::HmacSha224:
+      return "hmac-sha224";
+    case TsigAlgorithm::HmacSha256:
+      return "hmac-sha256";
+    case TsigAlgorithm::HmacSha384:
+      return "hmac-sha384";
+    case TsigAlgorithm::HmacSha512:
+      return "hmac-sha512";
   }
   return "hmac-sha256";
 }
@@ -108,11 +119,16 @@ std::size_t tsig_mac_size(TsigAlgorithm a) noexcept { return crypto::hmac_size(d
 
 std::string_view tsig_check_name(TsigCheck c) noexcept {
   switch (c) {
-    case TsigCheck::Verified: return "verified";
-    case TsigCheck::Unsigned: return "unsigned";
-    case TsigCheck::WrongKey: return "signed with another key";
-    case TsigCheck::BadMac: return "bad MAC";
-    case TsigCheck::BadTime: return "time outside the fudge";
+    case TsigCheck::Verified:
+      return "verified";
+    case TsigCheck::Unsigned:
+      return "unsigned";
+    case TsigCheck::WrongKey:
+      return "signed with another key";
+    case TsigCheck::BadMac:
+      return "bad MAC";
+    case TsigCheck::BadTime:
+      return "time outside the fudge";
   }
   return "?";
 }
@@ -200,7 +216,8 @@ base::Result<std::optional<TsigSplit>> tsig_split(std::span<const std::uint8_t> 
     last_start = start;
     last_type = *type;
   }
-  if (!rd.at_end()) return base::fail(base::Status::BadData, "trailing bytes after the last record");
+  if (!rd.at_end())
+    return base::fail(base::Status::BadData, "trailing bytes after the last record");
   if (rrs == 0 || last_type != kTypeTsig) return std::optional<TsigSplit>{};
 
   TsigSplit s;
@@ -222,7 +239,8 @@ base::Result<std::optional<TsigSplit>> tsig_split(std::span<const std::uint8_t> 
   auto time = tr.uint(6, "TSIG time signed");
   auto fudge = tr.u16("TSIG fudge");
   auto mac_size = tr.u16("TSIG MAC size");
-  if (!time || !fudge || !mac_size) return base::fail(base::Status::BadData, "truncated TSIG RDATA");
+  if (!time || !fudge || !mac_size)
+    return base::fail(base::Status::BadData, "truncated TSIG RDATA");
   auto mac = tr.bytes(*mac_size, "TSIG MAC");
   if (!mac) return base::fail(mac.error());
   auto orig = tr.u16("TSIG original ID");

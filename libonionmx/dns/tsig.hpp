@@ -93,11 +93,11 @@ struct TsigSplit {
 [[nodiscard]] base::Result<std::optional<TsigSplit>> tsig_split(std::span<const std::uint8_t> wire);
 
 enum class TsigCheck {
-  Verified,     // MAC correct, time within fudge
-  Unsigned,     // no TSIG RR, or one with an empty MAC (servers answer BADSIG/BADKEY so)
-  WrongKey,     // key name or algorithm differ from the request's
-  BadMac,       // MAC does not verify
-  BadTime,      // MAC correct, time signed outside now ± fudge
+  Verified,  // MAC correct, time within fudge
+  Unsigned,  // no TSIG RR, or one with an empty MAC (servers answer BADSIG/BADKEY so)
+  WrongKey,  // key name or algorithm differ from the request's
+  BadMac,    // MAC does not verify
+  BadTime,   // MAC correct, time signed outside now ± fudge
 };
 std::string_view tsig_check_name(TsigCheck c) noexcept;
 
@@ -116,7 +116,6 @@ struct ResponseTsig {
 // Verifies a signed request (the server side; used by tests and the fuzz
 // target to check tsig_sign round trips).
 [[nodiscard]] base::Result<ResponseTsig> tsig_verify_request(std::span<const std::uint8_t> request,
-                                                             const TsigKey& key,
-                                                             std::uint64_t now);
+                                                             const TsigKey& key, std::uint64_t now);
 
 }  // namespace onionmx::dns

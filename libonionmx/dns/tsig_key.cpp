@@ -69,8 +69,7 @@ class Lexer {
   }
 
   tl::unexpected<base::Error> error(const std::string& what) const {
-    return base::fail(base::Status::BadData,
-                      source_ + ":" + std::to_string(line_) + ": " + what);
+    return base::fail(base::Status::BadData, source_ + ":" + std::to_string(line_) + ": " + what);
   }
   tl::unexpected<base::Error> error_at(int line, const std::string& what) const {
     return base::fail(base::Status::BadData, source_ + ":" + std::to_string(line) + ": " + what);
@@ -85,10 +84,14 @@ class Lexer {
 
 std::string describe(const Token& t) {
   switch (t.kind) {
-    case Token::End: return "end of file";
-    case Token::Punct: return "'" + t.text + "'";
-    case Token::String: return "a string";
-    case Token::Word: return "'" + base::printable(t.text, 40) + "'";
+    case Token::End:
+      return "end of file";
+    case Token::Punct:
+      return "'" + t.text + "'";
+    case Token::String:
+      return "a string";
+    case Token::Word:
+      return "'" + base::printable(t.text, 40) + "'";
   }
   return "?";
 }
@@ -101,7 +104,7 @@ std::string supported_algorithms() {
 std::optional<std::string> key_name_problem(std::string_view name) {
   auto n = encode_name(name);
   if (!n) return n.error().detail;
-  if (name == "." ) return std::string("root name");
+  if (name == ".") return std::string("root name");
   return std::nullopt;
 }
 
@@ -153,9 +156,9 @@ base::Result<TsigKey> parse_tsig_key_file(std::string_view text, const std::stri
       auto v = lx.next();
       if (!v) return base::fail(v.error());
       if (v->kind != Token::String)
-        return lx.error_at(v->line, "expected the secret as a quoted base64 string, found " +
-                                        (v->kind == Token::Word ? std::string("an unquoted word")
-                                                                : describe(*v)));
+        return lx.error_at(
+            v->line, "expected the secret as a quoted base64 string, found " +
+                         (v->kind == Token::Word ? std::string("an unquoted word") : describe(*v)));
       secret = crypto::base64_decode(v->text);
       if (!secret) return lx.error_at(v->line, "secret is not valid base64");
       if (secret->empty()) return lx.error_at(v->line, "secret is empty");
@@ -200,7 +203,8 @@ base::Result<TsigKey> parse_tsig_key_arg(std::string_view arg) {
   }
   const auto name = parts[parts.size() - 2];
   if (auto p = key_name_problem(name))
-    return base::fail(base::Status::Inval, "--tsig: bad key name \"" + base::printable(name) + "\": " + *p);
+    return base::fail(base::Status::Inval,
+                      "--tsig: bad key name \"" + base::printable(name) + "\": " + *p);
   auto secret = crypto::base64_decode(parts.back());
   if (!secret) return base::fail(base::Status::Inval, "--tsig: secret is not valid base64");
   if (secret->empty()) return base::fail(base::Status::Inval, "--tsig: secret is empty");

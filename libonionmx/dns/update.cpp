@@ -13,23 +13,35 @@ constexpr std::size_t kHeaderSize = 12;
 
 std::string type_name(std::uint16_t t) {
   switch (t) {
-    case kTypeA: return "A";
-    case kTypeCname: return "CNAME";
-    case kTypeSoa: return "SOA";
-    case kTypeTxt: return "TXT";
-    case kTypeSrv: return "SRV";
-    case kTypeTsig: return "TSIG";
-    case kTypeAny: return "ANY";
-    default: return "TYPE" + std::to_string(t);
+    case kTypeA:
+      return "A";
+    case kTypeCname:
+      return "CNAME";
+    case kTypeSoa:
+      return "SOA";
+    case kTypeTxt:
+      return "TXT";
+    case kTypeSrv:
+      return "SRV";
+    case kTypeTsig:
+      return "TSIG";
+    case kTypeAny:
+      return "ANY";
+    default:
+      return "TYPE" + std::to_string(t);
   }
 }
 
 std::string class_name(std::uint16_t c) {
   switch (c) {
-    case kClassIn: return "IN";
-    case kClassAny: return "ANY";
-    case kClassNone: return "NONE";
-    default: return "CLASS" + std::to_string(c);
+    case kClassIn:
+      return "IN";
+    case kClassAny:
+      return "ANY";
+    case kClassNone:
+      return "NONE";
+    default:
+      return "CLASS" + std::to_string(c);
   }
 }
 
@@ -229,8 +241,8 @@ std::vector<std::string> publish_zone_lines(const PublishRecords& r) {
                   normalize_name(r.onion) + ".");
   if (!r.policy.empty()) {
     const auto rd = txt_rdata(r.policy);
-    lines.push_back(owner + " " + ttl + " IN TXT " + rdata_text(rd, 0, kTypeTxt,
-                                                                static_cast<std::uint16_t>(rd.size())));
+    lines.push_back(owner + " " + ttl + " IN TXT " +
+                    rdata_text(rd, 0, kTypeTxt, static_cast<std::uint16_t>(rd.size())));
   }
   return lines;
 }
@@ -270,22 +282,33 @@ base::Result<std::string> dump_update(std::span<const std::uint8_t> w) {
       out += base::printable(*line, 4096) + "\n";
     }
   }
-  if (!rd.at_end()) return base::fail(base::Status::BadData, "trailing bytes after the last record");
+  if (!rd.at_end())
+    return base::fail(base::Status::BadData, "trailing bytes after the last record");
   return out;
 }
 
 std::string_view update_verdict_name(UpdateVerdict v) noexcept {
   switch (v) {
-    case UpdateVerdict::Success: return "NOERROR";
-    case UpdateVerdict::Refused: return "REFUSED";
-    case UpdateVerdict::NotAuth: return "NOTAUTH";
-    case UpdateVerdict::NotZone: return "NOTZONE";
-    case UpdateVerdict::BadSig: return "BADSIG";
-    case UpdateVerdict::BadKey: return "BADKEY";
-    case UpdateVerdict::BadTime: return "BADTIME";
-    case UpdateVerdict::PrereqFailed: return "PREREQUISITE";
-    case UpdateVerdict::ServerError: return "SERVER-ERROR";
-    case UpdateVerdict::Unverified: return "UNVERIFIED";
+    case UpdateVerdict::Success:
+      return "NOERROR";
+    case UpdateVerdict::Refused:
+      return "REFUSED";
+    case UpdateVerdict::NotAuth:
+      return "NOTAUTH";
+    case UpdateVerdict::NotZone:
+      return "NOTZONE";
+    case UpdateVerdict::BadSig:
+      return "BADSIG";
+    case UpdateVerdict::BadKey:
+      return "BADKEY";
+    case UpdateVerdict::BadTime:
+      return "BADTIME";
+    case UpdateVerdict::PrereqFailed:
+      return "PREREQUISITE";
+    case UpdateVerdict::ServerError:
+      return "SERVER-ERROR";
+    case UpdateVerdict::Unverified:
+      return "UNVERIFIED";
   }
   return "?";
 }
@@ -299,12 +322,18 @@ std::string_view rcode_name(std::uint8_t rcode) noexcept {
 
 std::string tsig_error_name(std::uint16_t error) {
   switch (error) {
-    case 0: return "NOERROR";
-    case kTsigBadSig: return "BADSIG";
-    case kTsigBadKey: return "BADKEY";
-    case kTsigBadTime: return "BADTIME";
-    case kTsigBadTrunc: return "BADTRUNC";
-    default: return std::to_string(error);
+    case 0:
+      return "NOERROR";
+    case kTsigBadSig:
+      return "BADSIG";
+    case kTsigBadKey:
+      return "BADKEY";
+    case kTsigBadTime:
+      return "BADTIME";
+    case kTsigBadTrunc:
+      return "BADTRUNC";
+    default:
+      return std::to_string(error);
   }
 }
 
@@ -317,8 +346,10 @@ base::Result<UpdateResponse> read_update_response(std::span<const std::uint8_t> 
   UpdateResponse r;
   r.id = static_cast<std::uint16_t>((w[0] << 8) | w[1]);
   const std::uint16_t flags = static_cast<std::uint16_t>((w[2] << 8) | w[3]);
-  if (r.id != request_id) return base::fail(base::Status::BadData, "response ID does not match the request");
-  if ((flags & 0x8000) == 0) return base::fail(base::Status::BadData, "QR bit not set: not a response");
+  if (r.id != request_id)
+    return base::fail(base::Status::BadData, "response ID does not match the request");
+  if ((flags & 0x8000) == 0)
+    return base::fail(base::Status::BadData, "QR bit not set: not a response");
   if (((flags >> 11) & 15) != kOpcodeUpdate)
     return base::fail(base::Status::BadData, "response opcode is not UPDATE");
   r.rcode = static_cast<std::uint8_t>(flags & 15);
@@ -337,7 +368,8 @@ base::Result<UpdateResponse> read_update_response(std::span<const std::uint8_t> 
   const bool signed_ok = r.tsig_check == TsigCheck::Verified;
   std::string what = std::string(rcode_name(r.rcode));
   if (r.tsig_error != 0) what += " (TSIG error " + tsig_error_name(r.tsig_error) + ")";
-  const std::string sig = signed_ok ? "" : "; response TSIG " + std::string(tsig_check_name(r.tsig_check));
+  const std::string sig =
+      signed_ok ? "" : "; response TSIG " + std::string(tsig_check_name(r.tsig_check));
 
   if (r.tsig_error == kTsigBadSig) {
     r.verdict = UpdateVerdict::BadSig;
@@ -379,7 +411,8 @@ base::Result<UpdateResponse> read_update_response(std::span<const std::uint8_t> 
       case kRcodeYxRrset:
       case kRcodeNxRrset:
         r.verdict = UpdateVerdict::PrereqFailed;
-        r.detail = what + ": prerequisite failed (the zone name has no SOA: is --zone the zone apex?)";
+        r.detail =
+            what + ": prerequisite failed (the zone name has no SOA: is --zone the zone apex?)";
         break;
       default:
         r.verdict = UpdateVerdict::ServerError;

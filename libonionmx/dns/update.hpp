@@ -92,13 +92,13 @@ std::vector<std::string> publish_zone_lines(const PublishRecords& r);
 [[nodiscard]] base::Result<std::string> dump_update(std::span<const std::uint8_t> wire);
 
 enum class UpdateVerdict {
-  Success,     // NOERROR, response TSIG verified
-  Refused,     // REFUSED
-  NotAuth,     // NOTAUTH without TSIG error: server not authoritative for the zone
-  NotZone,     // NOTZONE
-  BadSig,      // TSIG error BADSIG: the server has the key with another secret
-  BadKey,      // TSIG error BADKEY: the server does not know the key (or algorithm)
-  BadTime,     // TSIG error BADTIME: clocks differ by more than the fudge
+  Success,       // NOERROR, response TSIG verified
+  Refused,       // REFUSED
+  NotAuth,       // NOTAUTH without TSIG error: server not authoritative for the zone
+  NotZone,       // NOTZONE
+  BadSig,        // TSIG error BADSIG: the server has the key with another secret
+  BadKey,        // TSIG error BADKEY: the server does not know the key (or algorithm)
+  BadTime,       // TSIG error BADTIME: clocks differ by more than the fudge
   PrereqFailed,  // YXDOMAIN, YXRRSET, NXRRSET, NXDOMAIN: prerequisite not met
   ServerError,   // FORMERR, SERVFAIL, NOTIMP, other rcodes
   Unverified,    // NOERROR but the response TSIG is missing or wrong
@@ -116,8 +116,8 @@ struct UpdateResponse {
   std::string detail;  // one line, e.g. "NOTAUTH (TSIG error BADSIG): ..."
 };
 
-std::string_view rcode_name(std::uint8_t rcode) noexcept;        // "NOERROR", "NOTAUTH", ...
-std::string tsig_error_name(std::uint16_t error);                // "BADSIG", ..., or the number
+std::string_view rcode_name(std::uint8_t rcode) noexcept;  // "NOERROR", "NOTAUTH", ...
+std::string tsig_error_name(std::uint16_t error);          // "BADSIG", ..., or the number
 
 // Reads the answer to a signed UPDATE.  BadData when it is not an answer to
 // that request (ID, QR, OPCODE) or is malformed; every server verdict is a

@@ -76,7 +76,8 @@ class WireReader {
     int hops = 0;
     for (;;) {
       if (cursor >= wire_.size())
-        return base::fail(base::Status::BadData, std::string(what) + ": name runs past the message");
+        return base::fail(base::Status::BadData,
+                          std::string(what) + ": name runs past the message");
       const std::uint8_t len = wire_[cursor];
       if ((len & 0xc0) == 0xc0) {
         if (cursor + 1 >= wire_.size())
@@ -96,10 +97,12 @@ class WireReader {
         break;
       }
       if (cursor + 1 + len > wire_.size())
-        return base::fail(base::Status::BadData, std::string(what) + ": label runs past the message");
+        return base::fail(base::Status::BadData,
+                          std::string(what) + ": label runs past the message");
       wire_len += len + 1;
       if (wire_len + 1 > 255)
-        return base::fail(base::Status::BadData, std::string(what) + ": name longer than 255 bytes");
+        return base::fail(base::Status::BadData,
+                          std::string(what) + ": name longer than 255 bytes");
       if (!out.empty()) out += '.';
       for (std::size_t i = 0; i < len; ++i)
         out += base::ascii_lower(static_cast<char>(wire_[cursor + 1 + i]));

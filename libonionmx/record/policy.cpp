@@ -36,9 +36,12 @@ bool valid_value(std::string_view v) {
 
 std::string_view policy_mode_name(PolicyMode m) noexcept {
   switch (m) {
-    case PolicyMode::Enforce: return "enforce";
-    case PolicyMode::Testing: return "testing";
-    case PolicyMode::None: return "none";
+    case PolicyMode::Enforce:
+      return "enforce";
+    case PolicyMode::Testing:
+      return "testing";
+    case PolicyMode::None:
+      return "none";
   }
   return "none";
 }
@@ -75,7 +78,8 @@ base::Result<Policy> parse_policy(std::string_view text) {
     while (end < text.size() && text[end] != ';' && !is_wsp(text[end])) ++end;
     const std::string_view field = text.substr(i, end - i);
     const std::size_t eq = field.find('=');
-    if (eq == std::string_view::npos) return bad("field without '=' at offset " + std::to_string(i));
+    if (eq == std::string_view::npos)
+      return bad("field without '=' at offset " + std::to_string(i));
     const std::string_view name = field.substr(0, eq), value = field.substr(eq + 1);
     ++fields;
     if (!valid_name(name)) return bad("bad field name at offset " + std::to_string(i));

@@ -33,8 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const TsigKey fixed{"fuzz-key", TsigAlgorithm::HmacSha256, std::vector<std::uint8_t>(32, 0x5a)};
   {
     const std::vector<std::uint8_t> request_mac(32, 0x11);
-    auto r = read_update_response({data, size}, size >= 2 ? static_cast<std::uint16_t>(be(data, 2)) : 0,
-                                  fixed, request_mac, 1700000000);
+    auto r =
+        read_update_response({data, size}, size >= 2 ? static_cast<std::uint16_t>(be(data, 2)) : 0,
+                             fixed, request_mac, 1700000000);
     if (r && r->detail.empty()) std::abort();
   }
   if (size < 20) return 0;

@@ -91,8 +91,9 @@ std::vector<Rfc4231Case> rfc4231() {
 TEST(Hmac, Rfc4231KnownAnswers) {
   for (const auto& c : rfc4231()) {
     SCOPED_TRACE(c.name);
-    for (auto [d, want] : {std::pair{HmacDigest::Sha224, c.sha224}, std::pair{HmacDigest::Sha256, c.sha256},
-                           std::pair{HmacDigest::Sha384, c.sha384}, std::pair{HmacDigest::Sha512, c.sha512}}) {
+    for (auto [d, want] :
+         {std::pair{HmacDigest::Sha224, c.sha224}, std::pair{HmacDigest::Sha256, c.sha256},
+          std::pair{HmacDigest::Sha384, c.sha384}, std::pair{HmacDigest::Sha512, c.sha512}}) {
       auto mac = onionmx::crypto::hmac(d, c.key, c.data);
       ASSERT_TRUE(mac);
       EXPECT_EQ(hex(*mac), want);
@@ -110,10 +111,12 @@ TEST(Hmac, Rfc4231Case5TruncatedPrefix) {
 }
 
 TEST(Hmac, Rfc2202Sha1) {
-  auto m1 = onionmx::crypto::hmac(HmacDigest::Sha1, std::vector<std::uint8_t>(20, 0x0b), bytes("Hi There"));
+  auto m1 = onionmx::crypto::hmac(HmacDigest::Sha1, std::vector<std::uint8_t>(20, 0x0b),
+                                  bytes("Hi There"));
   ASSERT_TRUE(m1);
   EXPECT_EQ(hex(*m1), "b617318655057264e28bc0b6fb378c8ef146be00");
-  auto m2 = onionmx::crypto::hmac(HmacDigest::Sha1, bytes("Jefe"), bytes("what do ya want for nothing?"));
+  auto m2 =
+      onionmx::crypto::hmac(HmacDigest::Sha1, bytes("Jefe"), bytes("what do ya want for nothing?"));
   ASSERT_TRUE(m2);
   EXPECT_EQ(hex(*m2), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
 }
@@ -136,7 +139,8 @@ TEST(Hmac, EmptyKeyIsAKey) {
 }
 
 TEST(Hmac, ConstantTimeEqual) {
-  const auto a = unhex("00112233"), b = unhex("00112233"), c = unhex("00112234"), d = unhex("001122");
+  const auto a = unhex("00112233"), b = unhex("00112233"), c = unhex("00112234"),
+             d = unhex("001122");
   EXPECT_TRUE(onionmx::crypto::equal_constant_time(a, b));
   EXPECT_FALSE(onionmx::crypto::equal_constant_time(a, c));
   EXPECT_FALSE(onionmx::crypto::equal_constant_time(a, d));
@@ -144,9 +148,12 @@ TEST(Hmac, ConstantTimeEqual) {
 }
 
 TEST(Base64, Rfc4648Vectors) {
-  const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},
-                                                   {"fo", "Zm8="},   {"foo", "Zm9v"},
-                                                   {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+  const std::pair<const char*, const char*> v[] = {{"", ""},
+                                                   {"f", "Zg=="},
+                                                   {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},
+                                                   {"foob", "Zm9vYg=="},
+                                                   {"fooba", "Zm9vYmE="},
                                                    {"foobar", "Zm9vYmFy"}};
   for (auto [plain, enc] : v) {
     EXPECT_EQ(onionmx::crypto::base64_encode(bytes(plain)), enc);

@@ -81,7 +81,8 @@ TEST(Policy, Selection) {
   auto none = select_policy({"v=spf1 -all", "v=ONIONMX10; mode=enforce; max_age=1"});
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, Status::NotFound);
-  auto two = select_policy({"v=ONIONMX1; mode=testing; max_age=60", "v=ONIONMX1; mode=none; max_age=1"});
+  auto two =
+      select_policy({"v=ONIONMX1; mode=testing; max_age=60", "v=ONIONMX1; mode=none; max_age=1"});
   ASSERT_FALSE(two);
   EXPECT_TRUE(contains(two.error().detail, "more than one"));
   auto broken = select_policy({"v=ONIONMX1; mode=sometimes; max_age=1"});

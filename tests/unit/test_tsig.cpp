@@ -53,9 +53,12 @@ TsigKey vector_key() {
 
 // dns.md §7.3, as printed there.
 const char* kMessageHex =
-    "123428000001000000020000076f6e696f6e6d7804746573740000060001095f6f6e696f6e2d6d78045f746370056d61696c33"
-    "076f6e696f6e6d78047465737400002100ff000000000000095f6f6e696f6e2d6d78045f746370056d61696c33076f6e696f6e"
-    "6d78047465737400002100010000012c00460000000500193832356e6a71616d637765666c70766b6c37336a34737a616868"
+    "123428000001000000020000076f6e696f6e6d7804746573740000060001095f6f6e696f6e2d6d78045f746370056d"
+    "61696c33"
+    "076f6e696f6e6d78047465737400002100ff000000000000095f6f6e696f6e2d6d78045f746370056d61696c33076f"
+    "6e696f6e"
+    "6d78047465737400002100010000012c00460000000500193832356e6a71616d637765666c70766b6c37336a34737a"
+    "616868"
     "69686f63347874336b7463676a6e7061696e67723579686b656e6c35736964056f6e696f6e00";
 const char* kVariablesHex =
     "0a766563746f722d6b657900 00ff 00000000 0b686d61632d73686132353600 00006553f100 012c 0000 0000";
@@ -163,7 +166,7 @@ TEST(Tsig, OtherAlgorithms) {
 struct ServerReply {
   std::uint8_t rcode = 0;
   std::uint16_t tsig_error = 0;
-  bool sign = true;         // MAC over request MAC + response
+  bool sign = true;  // MAC over request MAC + response
   bool include_tsig = true;
   std::uint64_t time = kTime;
   std::vector<std::uint8_t> other;
@@ -172,7 +175,8 @@ struct ServerReply {
   std::uint16_t opcode = kOpcodeUpdate;
 };
 
-std::vector<std::uint8_t> make_reply(const ServerReply& r, std::span<const std::uint8_t> request_mac,
+std::vector<std::uint8_t> make_reply(const ServerReply& r,
+                                     std::span<const std::uint8_t> request_mac,
                                      const TsigKey& key) {
   std::vector<std::uint8_t> w;
   wire::put16(w, r.id);
@@ -267,12 +271,12 @@ TEST_F(Responses, NoErrorUnsignedOrForgedIsUnverified) {
 
 TEST_F(Responses, EveryRcode) {
   const std::pair<std::uint8_t, UpdateVerdict> cases[] = {
-      {0, UpdateVerdict::Success},        {1, UpdateVerdict::ServerError},
-      {2, UpdateVerdict::ServerError},    {3, UpdateVerdict::PrereqFailed},
-      {4, UpdateVerdict::ServerError},    {5, UpdateVerdict::Refused},
-      {6, UpdateVerdict::PrereqFailed},   {7, UpdateVerdict::PrereqFailed},
-      {8, UpdateVerdict::PrereqFailed},   {9, UpdateVerdict::NotAuth},
-      {10, UpdateVerdict::NotZone},       {11, UpdateVerdict::ServerError},
+      {0, UpdateVerdict::Success},      {1, UpdateVerdict::ServerError},
+      {2, UpdateVerdict::ServerError},  {3, UpdateVerdict::PrereqFailed},
+      {4, UpdateVerdict::ServerError},  {5, UpdateVerdict::Refused},
+      {6, UpdateVerdict::PrereqFailed}, {7, UpdateVerdict::PrereqFailed},
+      {8, UpdateVerdict::PrereqFailed}, {9, UpdateVerdict::NotAuth},
+      {10, UpdateVerdict::NotZone},     {11, UpdateVerdict::ServerError},
       {15, UpdateVerdict::ServerError},
   };
   for (auto [rcode, verdict] : cases) {

@@ -146,9 +146,11 @@ TEST(PublishUpdate, TxtSplitsAt255) {
 TEST(PublishUpdate, ZoneLines) {
   auto lines = publish_zone_lines(records());
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "_onion-mx._tcp.mail.example.org. 600 IN SRV 10 5 25 " + std::string(kV1) + ".");
-  EXPECT_EQ(lines[1],
-            "_onion-mx._tcp.mail.example.org. 600 IN TXT \"v=ONIONMX1; mode=enforce; max_age=604800\"");
+  EXPECT_EQ(lines[0],
+            "_onion-mx._tcp.mail.example.org. 600 IN SRV 10 5 25 " + std::string(kV1) + ".");
+  EXPECT_EQ(
+      lines[1],
+      "_onion-mx._tcp.mail.example.org. 600 IN TXT \"v=ONIONMX1; mode=enforce; max_age=604800\"");
 }
 
 TEST(PublishUpdate, DumpNamesSections) {
@@ -159,12 +161,13 @@ TEST(PublishUpdate, DumpNamesSections) {
   ASSERT_TRUE(s);
   auto d = dump_update(s->wire);
   ASSERT_TRUE(d) << d.error().detail;
-  for (const char* want :
-       {";; ZONE SECTION:\n;example.org. IN SOA", ";; PREREQUISITE SECTION:\nexample.org. 0 ANY SOA  ; RRset",
-        "_onion-mx._tcp.mail.example.org. 0 ANY SRV  ; RRset",
-        "_onion-mx._tcp.mail.example.org. 600 IN SRV 10 5 25 " ,
-        "600 IN TXT \"v=ONIONMX1; mode=enforce; max_age=604800\"",
-        "k. 0 ANY TSIG hmac-sha256. time 1700000000 fudge 300 mac ", "original-id 0x1234 error NOERROR"})
+  for (const char* want : {";; ZONE SECTION:\n;example.org. IN SOA",
+                           ";; PREREQUISITE SECTION:\nexample.org. 0 ANY SOA  ; RRset",
+                           "_onion-mx._tcp.mail.example.org. 0 ANY SRV  ; RRset",
+                           "_onion-mx._tcp.mail.example.org. 600 IN SRV 10 5 25 ",
+                           "600 IN TXT \"v=ONIONMX1; mode=enforce; max_age=604800\"",
+                           "k. 0 ANY TSIG hmac-sha256. time 1700000000 fudge 300 mac ",
+                           "original-id 0x1234 error NOERROR"})
     EXPECT_TRUE(contains(*d, want)) << want << "\n" << *d;
   EXPECT_FALSE(dump_update(std::vector<std::uint8_t>(s->wire.begin(), s->wire.end() - 1)));
 }

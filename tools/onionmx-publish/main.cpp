@@ -11,15 +11,13 @@
 // docs/onionmx-publish.md and the man page).  Message building and TSIG are
 // pure library code (dns/update, dns/tsig); the network exchange is
 // transport.cpp, local to this tool.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <ctime>
+#include <onionmx/onionmx.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-
-#include <onionmx/onionmx.hpp>
 
 #include "address/domain.hpp"
 #include "address/hs_dir.hpp"
@@ -58,16 +56,26 @@ constexpr int kExitUnverified = 12;
 
 int exit_code(dns::UpdateVerdict v) {
   switch (v) {
-    case dns::UpdateVerdict::Success: return kExitOk;
-    case dns::UpdateVerdict::Refused: return kExitRefused;
-    case dns::UpdateVerdict::NotAuth: return kExitNotAuth;
-    case dns::UpdateVerdict::NotZone: return kExitNotZone;
-    case dns::UpdateVerdict::BadSig: return kExitBadSig;
-    case dns::UpdateVerdict::BadKey: return kExitBadKey;
-    case dns::UpdateVerdict::BadTime: return kExitBadTime;
-    case dns::UpdateVerdict::PrereqFailed: return kExitPrereq;
-    case dns::UpdateVerdict::ServerError: return kExitServerError;
-    case dns::UpdateVerdict::Unverified: return kExitUnverified;
+    case dns::UpdateVerdict::Success:
+      return kExitOk;
+    case dns::UpdateVerdict::Refused:
+      return kExitRefused;
+    case dns::UpdateVerdict::NotAuth:
+      return kExitNotAuth;
+    case dns::UpdateVerdict::NotZone:
+      return kExitNotZone;
+    case dns::UpdateVerdict::BadSig:
+      return kExitBadSig;
+    case dns::UpdateVerdict::BadKey:
+      return kExitBadKey;
+    case dns::UpdateVerdict::BadTime:
+      return kExitBadTime;
+    case dns::UpdateVerdict::PrereqFailed:
+      return kExitPrereq;
+    case dns::UpdateVerdict::ServerError:
+      return kExitServerError;
+    case dns::UpdateVerdict::Unverified:
+      return kExitUnverified;
   }
   return kExitServerError;
 }
@@ -277,7 +285,8 @@ int run_update(const Common& c, const RecordOptions& r, const UpdateOptions& u) 
     }
     auto resp = dns::read_update_response(*answer, id, *key, signed_msg->mac, now);
     if (!resp) {
-      error(domain + ": UNVERIFIED: bad answer from " + server->text() + ": " + resp.error().detail);
+      error(domain + ": UNVERIFIED: bad answer from " + server->text() + ": " +
+            resp.error().detail);
       if (rc == kExitOk) rc = kExitUnverified;
       continue;
     }
@@ -363,7 +372,8 @@ int run_check(const Common& c, const CheckOptions& o) {
 }
 
 void add_source(CLI::App* app, Common& c) {
-  auto* hs = app->add_option("--hs-dir", c.hs_dir, "Tor HiddenServiceDir of the local onion service");
+  auto* hs =
+      app->add_option("--hs-dir", c.hs_dir, "Tor HiddenServiceDir of the local onion service");
   auto* on = app->add_option("--onion", c.onion, "Onion address of the service (<56>.onion)");
   hs->excludes(on);
   app->add_option("--port", c.port, "SMTP port of the onion service")
@@ -386,8 +396,9 @@ void add_record_options(CLI::App* app, RecordOptions& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Publish and check the DNS records that route mail for a domain to a Tor onion service.",
-               "onionmx-publish"};
+  CLI::App app{
+      "Publish and check the DNS records that route mail for a domain to a Tor onion service.",
+      "onionmx-publish"};
   app.require_subcommand(1);
   Common common;
   RecordOptions rec;
@@ -398,7 +409,8 @@ int main(int argc, char** argv) {
   add_source(records, common);
   add_record_options(records, rec);
 
-  auto* update = app.add_subcommand("update", "Replace the records with a TSIG-signed RFC 2136 UPDATE");
+  auto* update =
+      app.add_subcommand("update", "Replace the records with a TSIG-signed RFC 2136 UPDATE");
   add_source(update, common);
   add_record_options(update, rec);
   update->add_option("--server", upd.server, "Primary server IP[:PORT]");
@@ -409,7 +421,8 @@ int main(int argc, char** argv) {
   update->add_option("--timeout", upd.timeout, "Seconds to wait for the answer")
       ->check(CLI::Range(0.1, 120.0));
   update->add_flag("--tcp", upd.tcp, "Use TCP only");
-  update->add_flag("--dry-run", upd.dry_run, "Print the signed message (hex and dump), do not send");
+  update->add_flag("--dry-run", upd.dry_run,
+                   "Print the signed message (hex and dump), do not send");
   // Test hook: shifts the TSIG signing clock (BADTIME tests); hidden.
   update->add_option("--time-offset", upd.time_offset, "")->group("");
 

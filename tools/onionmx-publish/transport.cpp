@@ -64,7 +64,8 @@ tl::unexpected<base::Error> sys_error(const ServerAddress& s, const char* what, 
 tl::unexpected<base::Error> timeout_error(const ServerAddress& s, double t) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", t);
-  return base::fail(base::Status::Temp, "timed out after " + std::string(buf) + " s waiting for " + s.text());
+  return base::fail(base::Status::Temp,
+                    "timed out after " + std::string(buf) + " s waiting for " + s.text());
 }
 
 // Waits for `events` on fd until the deadline: 1 ready, 0 timeout, -1 error.
@@ -110,7 +111,9 @@ base::Result<std::vector<std::uint8_t>> exchange_tcp(const ServerAddress& s, con
   for (;;) {
     if (in.size() >= 2) {
       const std::size_t want = 2 + ((std::size_t{in[0]} << 8) | in[1]);
-      if (in.size() >= want) return std::vector<std::uint8_t>(in.begin() + 2, in.begin() + static_cast<std::ptrdiff_t>(want));
+      if (in.size() >= want)
+        return std::vector<std::uint8_t>(in.begin() + 2,
+                                         in.begin() + static_cast<std::ptrdiff_t>(want));
     }
     const int w = wait_for(fd.get(), POLLIN, deadline);
     if (w == 0) return timeout_error(s, timeout);
