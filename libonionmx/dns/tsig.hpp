@@ -1,11 +1,10 @@
 // tsig.hpp - TSIG (RFC 8945): sign a request, read and verify a response.
 //
 // Pure code, no I/O: the caller supplies the time.  Layout (RFC 8945 §4.2,
-// docs: dns.md §7.2 of the design notes): the TSIG RR is the last RR of the
-// additional section, NAME = key name, TYPE 250, CLASS ANY, TTL 0, RDATA =
-// algorithm name, time signed (u48), fudge (u16), MAC size + MAC, original
-// ID, error, other len + other data.  Names are written uncompressed and in
-// lower case (canonical form, RFC 8945 §4.3.3).
+// §5.1): the TSIG RR is the last RR of the additional section, NAME = key name, TYPE 250, CLASS
+// ANY, TTL 0, RDATA = algorithm name, time signed (u48), fudge (u16), MAC size + MAC, original ID,
+// error, other len + other data.  Names are written uncompressed and in lower case (canonical form,
+// RFC 8945 §4.3.3).
 //
 // Request MAC = HMAC(message before TSIG ‖ TSIG variables) (§4.3.3).
 // Response MAC = HMAC(request MAC size ‖ request MAC ‖ response before TSIG
