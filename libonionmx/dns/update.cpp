@@ -13,7 +13,7 @@ constexpr std::size_t kHeaderSize = 12;
 
 std::string type_name(std::uint16_t t) {
   switch (t) {
-    case kTypeA:
+    case 1:  // A
       return "A";
     case kTypeCname:
       return "CNAME";
