@@ -93,6 +93,10 @@ enum onionmx_log_level {
   ONIONMX_LOG_ERROR = 3
 };
 
+/** Range of onionmx_options.timeout_ms and of `dns.timeout` (since 0.2). */
+#define ONIONMX_TIMEOUT_MIN_MS 100u
+#define ONIONMX_TIMEOUT_MAX_MS 60000u
+
 /** Option flags (onionmx_options.flags). */
 #define ONIONMX_OPT_CONFIG_OPTIONAL 0x1u /**< a missing config_path is not an error */
 #define ONIONMX_OPT_EXPLAIN 0x2u         /**< record the decision path in results */
@@ -103,11 +107,27 @@ enum onionmx_log_level {
  */
 typedef void (*onionmx_log_fn)(int level, const char *message, void *payload);
 
-#define ONIONMX_OPTIONS_VERSION 1
+/** Events of onionmx_watch_fn (since 0.2). */
+#define ONIONMX_WATCH_READ 0x1
+#define ONIONMX_WATCH_WRITE 0x2
+
+/**
+ * Descriptor callback (since 0.2): the context needs `fd` watched for
+ * `events` (ONIONMX_WATCH_*) from now on; 0 means stop watching it.  When
+ * the descriptor is ready, call onionmx_ctx_process().  Must not throw and
+ * must not call back into the library.
+ */
+typedef void (*onionmx_watch_fn)(int fd, int events, void *payload);
+
+/** libevent's event base (<event2/event.h>); only a pointer is used here. */
+struct event_base;
+
+#define ONIONMX_OPTIONS_VERSION 2
 
 /**
  * Context options.  Initialise with ONIONMX_OPTIONS_INIT, then set fields;
- * unset overrides keep the configuration file's values.  since 0.1
+ * unset overrides keep the configuration file's values.  since 0.1;
+ * version 2 (since 0.2) appends watch, watch_payload and event_base.
  */
 typedef struct onionmx_options {
   unsigned version;        /**< ONIONMX_OPTIONS_VERSION */
@@ -120,10 +140,17 @@ typedef struct onionmx_options {
   onionmx_log_fn log;      /**< NULL: messages are dropped */
   void *log_payload;
   const char *config_text; /**< TOML text used instead of config_path; NULL: none */
+  /* version 2 */
+  onionmx_watch_fn watch;  /**< descriptors to watch, for the caller's own loop; NULL: none */
+  void *watch_payload;
+  struct event_base *event_base; /**< run on the caller's libevent base; NULL: a private one */
 } onionmx_options;
 
-#define ONIONMX_OPTIONS_INIT \
-  { ONIONMX_OPTIONS_VERSION, 0u, NULL, NULL, -1, ONIONMX_DNSSEC_CONFIG, 0u, NULL, NULL, NULL }
+#define ONIONMX_OPTIONS_INIT                                                                    \
+  {                                                                                             \
+    ONIONMX_OPTIONS_VERSION, 0u, NULL, NULL, -1, ONIONMX_DNSSEC_CONFIG, 0u, NULL, NULL, NULL, \
+        NULL, NULL, NULL                                                                        \
+  }
 
 typedef struct onionmx_ctx onionmx_ctx;
 typedef struct onionmx_result onionmx_result;
@@ -180,6 +207,65 @@ ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_lookup_start(onionmx_ctx *ctx, cons
 /** Run until every started lookup has completed. */
 ONIONMX_EXPORT int onionmx_ctx_run(onionmx_ctx *ctx);
 
+/* ---- since 0.2: event loops, cancellation, reload (docs/c-api.md) ---- */
+
+/**
+ * Start a lookup and learn its id, for onionmx_lookup_cancel().  Otherwise
+ * as onionmx_lookup_start(): the callback runs exactly once, unless the
+ * lookup is cancelled first.  since 0.2
+ * @param out  receives the lookup's id (never 0); may be NULL
+ */
+ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_lookup_submit(uint64_t *out, onionmx_ctx *ctx,
+                                                           const char *key, onionmx_lookup_cb cb,
+                                                           void *payload);
+
+/**
+ * Cancel a lookup: its callback will not run; the caller keeps its payload.
+ * The DNS query itself may still complete (its answer is dropped).  since 0.2
+ * @retval ONIONMX_OK; ONIONMX_ENOTFOUND when the id is unknown or already
+ *         answered; ONIONMX_EINVAL for a NULL ctx
+ */
+ONIONMX_EXPORT int onionmx_lookup_cancel(onionmx_ctx *ctx, uint64_t id);
+
+/**
+ * Wait for the next event and run what it makes due (a blocking step of
+ * onionmx_ctx_run()).  since 0.2
+ * @retval ONIONMX_OK; ONIONMX_ENOTFOUND when nothing is pending or
+ *         registered; ONIONMX_EINVAL on a context with a caller's event_base
+ */
+ONIONMX_EXPORT int onionmx_ctx_run_once(onionmx_ctx *ctx);
+
+/**
+ * Run every callback that is due now, without waiting: call it when a
+ * descriptor announced to the watch callback is ready, or when the time
+ * onionmx_ctx_timeout() gave has passed.  since 0.2
+ * @retval ONIONMX_OK; ONIONMX_EINVAL on a context with a caller's event_base
+ *         (its event_base_dispatch() runs the callbacks)
+ */
+ONIONMX_EXPORT int onionmx_ctx_process(onionmx_ctx *ctx);
+
+/**
+ * Milliseconds until onionmx_ctx_process() must be called even if no
+ * descriptor is ready; -1 when no timer is armed.  since 0.2
+ */
+ONIONMX_EXPORT int onionmx_ctx_timeout(const onionmx_ctx *ctx);
+
+/** Lookups started and not yet answered (cancelled ones included until their query ends). since 0.2 */
+ONIONMX_EXPORT size_t onionmx_ctx_pending(const onionmx_ctx *ctx);
+
+/**
+ * Reload: read the configuration again (the same file or text, with the
+ * same overrides) and rebuild the sources.  Atomic: on any error the
+ * running configuration keeps answering and the error is returned (detail
+ * in onionmx_ctx_last_error()).  Lookups already started finish on the
+ * configuration that started them.  since 0.2
+ * @retval ONIONMX_OK, ONIONMX_EINVAL, ONIONMX_EIO, ONIONMX_ENOMEM
+ */
+ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_ctx_reload(onionmx_ctx *ctx);
+
+/** How many times the configuration was loaded: 1 after onionmx_ctx_new(), +1 per successful reload. since 0.2 */
+ONIONMX_EXPORT uint64_t onionmx_ctx_generation(const onionmx_ctx *ctx);
+
 /** Free a result.  NULL is ignored. */
 ONIONMX_EXPORT void onionmx_result_free(onionmx_result *result);
 
@@ -191,7 +277,7 @@ ONIONMX_EXPORT int onionmx_result_outcome(const onionmx_result *result);
 ONIONMX_EXPORT const char *onionmx_result_key(const onionmx_result *result);
 /** The domain routed, lower case; "" when the key has none. */
 ONIONMX_EXPORT const char *onionmx_result_domain(const onionmx_result *result);
-/** "onion-address", "dns", "local", "policy" or "none". */
+/** The source that decided: "onion-address", "dns", "local", "policy" or "none"; later versions may add sources. */
 ONIONMX_EXPORT const char *onionmx_result_source(const onionmx_result *result);
 /** Why: never NULL, never empty. */
 ONIONMX_EXPORT const char *onionmx_result_reason(const onionmx_result *result);

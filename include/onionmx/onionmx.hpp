@@ -16,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,6 +48,12 @@ struct Options {
   bool explain = false;
   // Must not throw; exceptions are swallowed.
   std::function<void(int level, const std::string& message)> log{};
+  // Since 0.2.  For the caller's own loop: told which descriptors to watch
+  // (events ONIONMX_WATCH_*, 0 = stop); call Context::process() when one is
+  // ready or Context::timeout_ms() has passed.  Must not throw.
+  std::function<void(int fd, int events)> watch{};
+  // Since 0.2.  Run on the caller's libevent base instead of a private one.
+  struct event_base* event_base = nullptr;
 };
 
 struct Route {
@@ -110,7 +117,10 @@ inline Lookup take(onionmx_result* r) {
 
 class Context {
  public:
-  explicit Context(const Options& opts = {}) : log_(std::make_unique<LogFn>(opts.log)) {
+  explicit Context(const Options& opts = {})
+      : log_(std::make_unique<LogFn>(opts.log)),
+        watch_(std::make_unique<WatchFn>(opts.watch)),
+        calls_(std::make_unique<Calls>()) {
     onionmx_options o = ONIONMX_OPTIONS_INIT;
     o.config_path = opts.config_path.empty() ? nullptr : opts.config_path.c_str();
     o.config_text = opts.config_text.empty() ? nullptr : opts.config_text.c_str();
@@ -124,6 +134,11 @@ class Context {
       o.log = &Context::log_trampoline;
       o.log_payload = log_.get();
     }
+    if (*watch_) {
+      o.watch = &Context::watch_trampoline;
+      o.watch_payload = watch_.get();
+    }
+    o.event_base = opts.event_base;
     char err[512] = "";
     onionmx_ctx* raw = nullptr;
     int rc = onionmx_ctx_new(&raw, &o, err, sizeof err);
@@ -148,19 +163,71 @@ class Context {
   // Starts a lookup; `done` runs from run() (or at once).  `done` must not
   // throw; an exception is swallowed.
   [[nodiscard]] int lookup_async(const std::string& key, std::function<void(Lookup)> done) {
-    auto holder = std::make_unique<std::function<void(Lookup)>>(std::move(done));
-    int rc = onionmx_lookup_start(ctx_.get(), key.c_str(), &Context::done_trampoline, holder.get());
-    if (rc == ONIONMX_OK) holder.release();  // owned by the callback now
+    return submit(key, std::move(done), nullptr);
+  }
+
+  // Since 0.2.  As lookup_async(), and *id (if given) receives an id for
+  // cancel(); 0 when the answer came at once.
+  [[nodiscard]] int submit(const std::string& key, std::function<void(Lookup)> done,
+                           std::uint64_t* id) {
+    if (id) *id = 0;
+    auto call = std::make_unique<Call>();
+    call->fn = std::move(done);
+    call->owner = calls_.get();
+    Call* raw = call.get();
+    calls_->live.emplace(raw, std::move(call));
+    std::uint64_t got = 0;
+    int rc = onionmx_lookup_submit(&got, ctx_.get(), key.c_str(), &Context::done_trampoline, raw);
+    if (rc != ONIONMX_OK) {
+      calls_->live.erase(raw);
+      return rc;
+    }
+    if (calls_->live.count(raw)) {  // not answered at once
+      raw->id = got;
+      calls_->ids.emplace(got, raw);
+      if (id) *id = got;
+    }
     return rc;
+  }
+
+  // Since 0.2.  `done` of that lookup will not run.  False if it already ran.
+  bool cancel(std::uint64_t id) {
+    auto it = calls_->ids.find(id);
+    if (it == calls_->ids.end()) return false;
+    (void)onionmx_lookup_cancel(ctx_.get(), id);
+    calls_->live.erase(it->second);
+    calls_->ids.erase(it);
+    return true;
   }
 
   // Runs until every started lookup has completed.
   int run() { return onionmx_ctx_run(ctx_.get()); }
+  // Since 0.2: one blocking step; process() and timeout_ms() for the
+  // caller's own loop; reload() re-reads the configuration atomically.
+  int run_once() { return onionmx_ctx_run_once(ctx_.get()); }
+  int process() { return onionmx_ctx_process(ctx_.get()); }
+  int timeout_ms() const { return onionmx_ctx_timeout(ctx_.get()); }
+  std::size_t pending() const { return onionmx_ctx_pending(ctx_.get()); }
+  [[nodiscard]] int reload() { return onionmx_ctx_reload(ctx_.get()); }
+  std::uint64_t generation() const { return onionmx_ctx_generation(ctx_.get()); }
+  std::string last_error() const { return onionmx_ctx_last_error(ctx_.get()); }
 
   onionmx_ctx* native() noexcept { return ctx_.get(); }
 
  private:
   using LogFn = std::function<void(int, const std::string&)>;
+  using WatchFn = std::function<void(int, int)>;
+  struct Calls;
+  struct Call {
+    std::function<void(Lookup)> fn;
+    Calls* owner = nullptr;
+    std::uint64_t id = 0;
+  };
+  // Heap-held, so a moved Context keeps the address its calls point to.
+  struct Calls {
+    std::unordered_map<Call*, std::unique_ptr<Call>> live;
+    std::unordered_map<std::uint64_t, Call*> ids;
+  };
   struct Free {
     void operator()(onionmx_ctx* c) const noexcept { onionmx_ctx_free(c); }
   };
@@ -171,16 +238,28 @@ class Context {
     } catch (...) {
     }
   }
-  static void done_trampoline(onionmx_result* r, void* payload) {
-    std::unique_ptr<std::function<void(Lookup)>> fn(static_cast<std::function<void(Lookup)>*>(payload));
+  static void watch_trampoline(int fd, int events, void* payload) {
     try {
-      (*fn)(detail::take(r));
+      (*static_cast<WatchFn*>(payload))(fd, events);
+    } catch (...) {
+    }
+  }
+  static void done_trampoline(onionmx_result* r, void* payload) {
+    auto* call = static_cast<Call*>(payload);
+    std::function<void(Lookup)> fn = std::move(call->fn);
+    Calls* owner = call->owner;
+    if (call->id) owner->ids.erase(call->id);
+    owner->live.erase(call);  // frees `call`
+    try {
+      fn(detail::take(r));
     } catch (...) {
     }
   }
 
-  // Declared before ctx_ so it outlives the context that calls it.
+  // Declared before ctx_ so they outlive the context that calls them.
   std::unique_ptr<LogFn> log_;
+  std::unique_ptr<WatchFn> watch_;
+  std::unique_ptr<Calls> calls_;
   std::unique_ptr<onionmx_ctx, Free> ctx_;
 };
 

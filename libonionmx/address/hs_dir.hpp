@@ -1,4 +1,4 @@
-// hs_dir.hpp - read a Tor HiddenServiceDir (onion-and-crypto.md §2).
+// hs_dir.hpp - read a Tor HiddenServiceDir (tor(1) HiddenServiceDir, rend-spec-v3).
 //
 // `hostname` is "<56>.onion\n"; `hs_ed25519_public_key` is 64 bytes: the
 // 32-byte header "== ed25519v1-public: type0 ==" padded with NULs, then the

@@ -1,7 +1,7 @@
 // mail_key.hpp - turn an MTA lookup key into the domain to route.
 //
 // Postfix sends the full recipient address in its original case
-// (mta-protocols.md §3.1); OpenSMTPD and Exim send a domain.  The domain is
+// (transport(5), socketmap_table(5)); OpenSMTPD and Exim send a domain.  The domain is
 // the text after the last '@' (the whole key if there is none), ASCII
 // lower-cased, with one trailing dot stripped.  Keys that cannot name a
 // routable domain ("*", "[ip]" literals, empty, syntactically invalid,

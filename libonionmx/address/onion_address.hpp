@@ -3,7 +3,7 @@
 // Spec: rend-spec-v3 "Encoding onion addresses"
 //   base32(PUBKEY(32) | CHECKSUM(2) | VERSION(1)) + ".onion", 56 characters,
 //   CHECKSUM = SHA3-256(".onion checksum" | PUBKEY | VERSION)[:2].
-// Stricter than tor (docs: onion-and-crypto.md §1.3): VERSION must be 3 and
+// Stricter than tor (docs/dns-discovery.md, "Validation"): VERSION must be 3 and
 // the key must be a canonical prime-order Ed25519 point, so identity,
 // small-order, torsion and non-canonical keys are refused.  Accepts
 // "[label.]*<56>.onion", one trailing dot, any ASCII case (folded to lower);

@@ -3,35 +3,45 @@
 // Every function is noexcept and runs its body through guard(): bad_alloc
 // becomes ONIONMX_ENOMEM, any other exception ONIONMX_EINTERNAL with its
 // message kept as the context's last error.  Nothing C++ crosses the ABI.
-#include <unistd.h>
-
+// The wiring (configuration, overrides, sources, reload) is the engine's;
+// this file only translates.
 #include <array>
-#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "onionmx/onionmx.h"
 
 #include "address/onion_address.hpp"
 #include "base/status.hpp"
-#include "config/config.hpp"
+#include "engine/engine.hpp"
 #include "event/loop.hpp"
 #include "proto/answer_format.hpp"
-#include "resolver/resolver.hpp"
+
+namespace {
+// A started lookup's completion: removed when it runs or is cancelled.
+struct Call {
+  onionmx_lookup_cb cb;
+  void* payload;
+};
+}  // namespace
 
 struct onionmx_ctx {
-  onionmx::config::Config config;
-  std::shared_ptr<const onionmx::proto::AnswerStyle> style;
   bool explain = false;
   onionmx_log_fn log = nullptr;
   void* log_payload = nullptr;
+  onionmx_watch_fn watch = nullptr;
+  void* watch_payload = nullptr;
   std::string last_error;
-  // Declared before the resolver so it is destroyed after it: the DNS
-  // source's sockets and timers live on this loop.
+  std::unordered_map<std::uint64_t, Call> calls;
+  std::uint64_t next_id = 1;
+  // Declared before the engine so it is destroyed after it: the DNS
+  // client's sockets and timers live on this loop.
   std::unique_ptr<onionmx::event::Loop> loop;
-  std::unique_ptr<onionmx::resolver::Resolver> resolver;
+  std::unique_ptr<onionmx::engine::Engine> engine;
 };
 
 struct onionmx_result {
@@ -45,7 +55,7 @@ namespace {
 
 using onionmx::base::Status;
 
-int code(onionmx::base::Status s) noexcept { return static_cast<int>(s); }
+int code(Status s) noexcept { return static_cast<int>(s); }
 
 void set_error(onionmx_ctx* ctx, const char* msg) noexcept {
   if (!ctx) return;
@@ -54,6 +64,11 @@ void set_error(onionmx_ctx* ctx, const char* msg) noexcept {
   } catch (...) {
     // Keep the previous message rather than fail while reporting a failure.
   }
+}
+
+int fail(onionmx_ctx* ctx, const onionmx::base::Error& e) noexcept {
+  set_error(ctx, e.detail.c_str());
+  return code(e.code);
 }
 
 template <class F>
@@ -79,71 +94,42 @@ void copy_message(char* buf, std::size_t len, const std::string& msg) noexcept {
   buf[n] = '\0';
 }
 
-int apply_options(onionmx_ctx& ctx, const onionmx_options& o, std::string& err) {
-  using onionmx::config::Config;
+// C options -> engine input and overrides.  Only checks what the engine
+// cannot see (the struct itself); values are checked where they are used.
+int read_options(const onionmx_options& o, onionmx::engine::ConfigInput& in,
+                 onionmx::engine::Overrides& ov, std::string& err) {
   if (o.version < 1 || o.version > ONIONMX_OPTIONS_VERSION) {
     err = "unsupported onionmx_options version " + std::to_string(o.version);
     return ONIONMX_EINVAL;
   }
-  if (o.config_text) {
-    auto cfg = onionmx::config::parse_config(o.config_text, "<config_text>");
-    if (!cfg) {
-      err = cfg.error().detail;
-      return code(cfg.error().code);
-    }
-    ctx.config = std::move(*cfg);
-  } else if (o.config_path && *o.config_path) {
-    const bool optional = (o.flags & ONIONMX_OPT_CONFIG_OPTIONAL) != 0;
-    if (optional && access(o.config_path, F_OK) != 0 && errno == ENOENT) {
-      ctx.config = Config{};
-    } else {
-      auto cfg = onionmx::config::load_config(o.config_path);
-      if (!cfg) {
-        err = cfg.error().detail;
-        return code(cfg.error().code);
-      }
-      ctx.config = std::move(*cfg);
-    }
-  }
-  auto& dns = ctx.config.resolver.dns;
+  if (o.config_text) in.text = o.config_text;
+  if (o.config_path) in.path = o.config_path;
+  in.optional = (o.flags & ONIONMX_OPT_CONFIG_OPTIONAL) != 0;
   if (o.servers) {
-    dns.servers.clear();
-    std::string_view list(o.servers);
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      std::size_t end = list.find(',', start);
-      if (end == std::string_view::npos) end = list.size();
-      auto one = onionmx::config::check_server(list.substr(start, end - start));
-      if (!one) {
-        err = one.error().detail;
-        return ONIONMX_EINVAL;
-      }
-      dns.servers.push_back(*one);
+    std::vector<std::string> list;
+    std::string_view csv(o.servers);
+    for (std::size_t start = 0;;) {
+      std::size_t end = std::min(csv.find(',', start), csv.size());
+      list.emplace_back(csv.substr(start, end - start));
+      if (end == csv.size()) break;
       start = end + 1;
     }
+    ov.servers = std::move(list);
   }
-  if (o.tcp == 0 || o.tcp == 1) dns.tcp = o.tcp == 1;
-  else if (o.tcp != -1) {
+  if (o.tcp == 0 || o.tcp == 1) {
+    ov.tcp = o.tcp == 1;
+  } else if (o.tcp != -1) {
     err = "tcp must be -1, 0 or 1";
     return ONIONMX_EINVAL;
   }
   switch (o.dnssec) {
     case ONIONMX_DNSSEC_CONFIG: break;
-    case ONIONMX_DNSSEC_OFF: dns.dnssec = onionmx::dns::Dnssec::Off; break;
-    case ONIONMX_DNSSEC_PREFER: dns.dnssec = onionmx::dns::Dnssec::Prefer; break;
-    case ONIONMX_DNSSEC_REQUIRE: dns.dnssec = onionmx::dns::Dnssec::Require; break;
+    case ONIONMX_DNSSEC_OFF: ov.dnssec = onionmx::dns::Dnssec::Off; break;
+    case ONIONMX_DNSSEC_PREFER: ov.dnssec = onionmx::dns::Dnssec::Prefer; break;
+    case ONIONMX_DNSSEC_REQUIRE: ov.dnssec = onionmx::dns::Dnssec::Require; break;
     default: err = "unknown dnssec policy " + std::to_string(o.dnssec); return ONIONMX_EINVAL;
   }
-  if (o.timeout_ms != 0) {
-    if (o.timeout_ms < 100 || o.timeout_ms > 60000) {
-      err = "timeout must be between 0.1 and 60 seconds";
-      return ONIONMX_EINVAL;
-    }
-    dns.timeout = std::chrono::milliseconds(o.timeout_ms);
-  }
-  ctx.explain = (o.flags & ONIONMX_OPT_EXPLAIN) != 0;
-  ctx.log = o.log;
-  ctx.log_payload = o.log_payload;
+  if (o.timeout_ms != 0) ov.timeout = std::chrono::milliseconds(o.timeout_ms);
   return ONIONMX_OK;
 }
 
@@ -157,6 +143,52 @@ onionmx_result* make_result(onionmx::record::Answer a,
   } catch (...) {
     return nullptr;  // documented: the callback then receives NULL
   }
+}
+
+int create(onionmx_ctx*& out, const onionmx_options& o, std::string& err) {
+  auto ctx = std::make_unique<onionmx_ctx>();
+  onionmx::engine::ConfigInput input;
+  onionmx::engine::Overrides overrides;
+  if (int r = read_options(o, input, overrides, err); r != ONIONMX_OK) return r;
+  ctx->explain = (o.flags & ONIONMX_OPT_EXPLAIN) != 0;
+  ctx->log = o.log;
+  ctx->log_payload = o.log_payload;
+  onionmx::base::LogSink sink;
+  if (ctx->log) {
+    sink = [fn = ctx->log, payload = ctx->log_payload](onionmx::base::LogLevel lvl,
+                                                       std::string_view msg) {
+      std::string m(msg);
+      fn(static_cast<int>(lvl), m.c_str(), payload);
+    };
+  }
+  if (o.version >= 2 && o.event_base) {
+    ctx->loop = std::make_unique<onionmx::event::Loop>(o.event_base);
+  } else {
+    ctx->loop = std::make_unique<onionmx::event::Loop>();
+  }
+  ctx->loop->set_log(sink);
+  if (o.version >= 2 && o.watch) {
+    ctx->loop->set_watch_observer([fn = o.watch, payload = o.watch_payload](int fd, bool r, bool w) {
+      fn(fd, (r ? ONIONMX_WATCH_READ : 0) | (w ? ONIONMX_WATCH_WRITE : 0), payload);
+    });
+  }
+  auto engine = onionmx::engine::Engine::create(*ctx->loop, std::move(input),
+                                                std::move(overrides), sink);
+  if (!engine) {
+    err = engine.error().detail;
+    return code(engine.error().code);
+  }
+  ctx->engine = std::move(*engine);
+  out = ctx.release();
+  return ONIONMX_OK;
+}
+
+// Blocking calls would run the caller's own event_base from inside it.
+bool refuse_borrowed(onionmx_ctx* ctx) noexcept {
+  if (!ctx->loop->borrowed()) return false;
+  set_error(ctx, "the context runs on the caller's event_base: use onionmx_lookup_submit() "
+                 "and the caller's event loop");
+  return true;
 }
 
 }  // namespace
@@ -193,28 +225,8 @@ ONIONMX_EXPORT int onionmx_ctx_new(onionmx_ctx** out, const onionmx_options* opt
   *out = nullptr;
   std::string err;
   int rc = guard(nullptr, [&]() -> int {
-    auto ctx = std::make_unique<onionmx_ctx>();
     onionmx_options defaults = ONIONMX_OPTIONS_INIT;
-    int r = apply_options(*ctx, opts ? *opts : defaults, err);
-    if (r != ONIONMX_OK) return r;
-    ctx->style = std::make_shared<const onionmx::proto::AnswerStyle>(ctx->config.answer);
-    ctx->loop = std::make_unique<onionmx::event::Loop>();
-    onionmx::base::LogSink sink;
-    if (ctx->log) {
-      sink = [fn = ctx->log, payload = ctx->log_payload](onionmx::base::LogLevel lvl,
-                                                         std::string_view msg) {
-        std::string m(msg);
-        fn(static_cast<int>(lvl), m.c_str(), payload);
-      };
-    }
-    auto res = onionmx::resolver::Resolver::create(*ctx->loop, ctx->config.resolver, sink);
-    if (!res) {
-      err = res.error().detail;
-      return code(res.error().code);
-    }
-    ctx->resolver = std::move(*res);
-    *out = ctx.release();
-    return ONIONMX_OK;
+    return create(*out, opts ? *opts : defaults, err);
   });
   if (rc != ONIONMX_OK) copy_message(errbuf, errlen, err.empty() ? onionmx_strerror(rc) : err);
   return rc;
@@ -224,7 +236,7 @@ ONIONMX_EXPORT void onionmx_ctx_free(onionmx_ctx* ctx) {
   if (!ctx) return;
   try {
     std::unique_ptr<onionmx_ctx> owned(ctx);
-    owned->resolver.reset();  // completes pending lookups with ETEMP
+    owned->engine.reset();  // completes pending lookups with ETEMP
   } catch (...) {
     // Destructors do not throw; user callbacks must not either.
   }
@@ -235,20 +247,38 @@ ONIONMX_EXPORT const char* onionmx_ctx_last_error(const onionmx_ctx* ctx) {
   return ctx->last_error.c_str();
 }
 
-ONIONMX_EXPORT int onionmx_lookup_start(onionmx_ctx* ctx, const char* key, onionmx_lookup_cb cb,
-                                        void* payload) {
+ONIONMX_EXPORT int onionmx_lookup_submit(uint64_t* out, onionmx_ctx* ctx, const char* key,
+                                         onionmx_lookup_cb cb, void* payload) {
+  if (out) *out = 0;
   if (!ctx) return ONIONMX_EINVAL;
   if (!key || !cb) {
     set_error(ctx, "key and callback must not be NULL");
     return ONIONMX_EINVAL;
   }
   return guard(ctx, [&]() -> int {
-    ctx->resolver->resolve(key, ctx->explain,
-                           [cb, payload, style = ctx->style](onionmx::record::Answer a) {
-                             cb(make_result(std::move(a), style), payload);
-                           });
+    const std::uint64_t id = ctx->next_id++;
+    ctx->calls.emplace(id, Call{cb, payload});
+    if (out) *out = id;
+    ctx->engine->resolve(key, ctx->explain,
+                         [ctx, id](onionmx::record::Answer a, const auto& style) {
+                           auto it = ctx->calls.find(id);
+                           if (it == ctx->calls.end()) return;  // cancelled
+                           const Call call = it->second;
+                           ctx->calls.erase(it);
+                           call.cb(make_result(std::move(a), style), call.payload);
+                         });
     return ONIONMX_OK;
   });
+}
+
+ONIONMX_EXPORT int onionmx_lookup_start(onionmx_ctx* ctx, const char* key, onionmx_lookup_cb cb,
+                                        void* payload) {
+  return onionmx_lookup_submit(nullptr, ctx, key, cb, payload);
+}
+
+ONIONMX_EXPORT int onionmx_lookup_cancel(onionmx_ctx* ctx, uint64_t id) {
+  if (!ctx) return ONIONMX_EINVAL;
+  return ctx->calls.erase(id) ? ONIONMX_OK : ONIONMX_ENOTFOUND;
 }
 
 ONIONMX_EXPORT int onionmx_lookup(onionmx_result** out, onionmx_ctx* ctx, const char* key) {
@@ -259,11 +289,12 @@ ONIONMX_EXPORT int onionmx_lookup(onionmx_result** out, onionmx_ctx* ctx, const 
     set_error(ctx, "key must not be NULL");
     return ONIONMX_EINVAL;
   }
+  if (refuse_borrowed(ctx)) return ONIONMX_EINVAL;
   return guard(ctx, [&]() -> int {
     bool done = false;
     onionmx_result* got = nullptr;
-    ctx->resolver->resolve(key, ctx->explain, [&](onionmx::record::Answer a) {
-      got = make_result(std::move(a), ctx->style);
+    ctx->engine->resolve(key, ctx->explain, [&](onionmx::record::Answer a, const auto& style) {
+      got = make_result(std::move(a), style);
       done = true;
     });
     ctx->loop->run_until([&] { return done; });
@@ -282,10 +313,56 @@ ONIONMX_EXPORT int onionmx_lookup(onionmx_result** out, onionmx_ctx* ctx, const 
 
 ONIONMX_EXPORT int onionmx_ctx_run(onionmx_ctx* ctx) {
   if (!ctx) return ONIONMX_EINVAL;
+  if (refuse_borrowed(ctx)) return ONIONMX_EINVAL;
   return guard(ctx, [&]() -> int {
-    ctx->loop->run_until([&] { return ctx->resolver->pending() == 0; });
-    return ctx->resolver->pending() == 0 ? ONIONMX_OK : ONIONMX_EINTERNAL;
+    ctx->loop->run_until([&] { return ctx->engine->pending() == 0; });
+    return ctx->engine->pending() == 0 ? ONIONMX_OK : ONIONMX_EINTERNAL;
   });
+}
+
+ONIONMX_EXPORT int onionmx_ctx_run_once(onionmx_ctx* ctx) {
+  if (!ctx) return ONIONMX_EINVAL;
+  if (refuse_borrowed(ctx)) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    if (ctx->engine->pending() == 0) return ONIONMX_ENOTFOUND;
+    return ctx->loop->run_once() ? ONIONMX_OK : ONIONMX_ENOTFOUND;
+  });
+}
+
+ONIONMX_EXPORT int onionmx_ctx_process(onionmx_ctx* ctx) {
+  if (!ctx) return ONIONMX_EINVAL;
+  if (refuse_borrowed(ctx)) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    ctx->loop->process();
+    return ONIONMX_OK;
+  });
+}
+
+ONIONMX_EXPORT int onionmx_ctx_timeout(const onionmx_ctx* ctx) {
+  if (!ctx) return -1;
+  try {
+    auto t = ctx->loop->next_timeout();
+    if (!t) return -1;
+    return static_cast<int>(std::min<std::int64_t>(t->count(), INT32_MAX));
+  } catch (...) {
+    return 0;  // process now rather than never
+  }
+}
+
+ONIONMX_EXPORT size_t onionmx_ctx_pending(const onionmx_ctx* ctx) {
+  return ctx ? ctx->engine->pending() : 0;
+}
+
+ONIONMX_EXPORT int onionmx_ctx_reload(onionmx_ctx* ctx) {
+  if (!ctx) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    auto r = ctx->engine->reload();
+    return r ? ONIONMX_OK : fail(ctx, r.error());
+  });
+}
+
+ONIONMX_EXPORT uint64_t onionmx_ctx_generation(const onionmx_ctx* ctx) {
+  return ctx ? ctx->engine->generation() : 0;
 }
 
 ONIONMX_EXPORT void onionmx_result_free(onionmx_result* result) { delete result; }
@@ -312,7 +389,7 @@ ONIONMX_EXPORT const char* onionmx_result_domain(const onionmx_result* r) {
   return r ? r->answer.domain.c_str() : "";
 }
 ONIONMX_EXPORT const char* onionmx_result_source(const onionmx_result* r) {
-  return r ? onionmx::record::origin_name(r->answer.source) : "none";
+  return r ? r->answer.source.data() : "none";
 }
 ONIONMX_EXPORT const char* onionmx_result_reason(const onionmx_result* r) {
   if (!r) return "no result";

@@ -160,10 +160,99 @@ bool valid_transport(std::string_view t) {
   });
 }
 
-bool valid_scheme(std::string_view s) {
-  static const std::set<std::string_view> known = {"smtp", "smtp+notls", "smtp+tls", "smtps",
-                                                   "lmtp"};
-  return known.count(s) != 0;
+template <class List>
+std::string joined(const List& names) {
+  std::string out;
+  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+base::Result<void> parse_resolver(const Reader& rd, const toml::table& t, SourceNames sources,
+                                  resolver::Settings& s) {
+  const std::string sec = "resolver";
+  ONIONMX_TRY(rd.only_keys(t, sec, {"order", "local_domains", "on_dns_failure"}));
+  ONIONMX_TRY(rd.get_strings(t, sec, "order", s.order));
+  if (t.get("order") && s.order.empty())
+    return base::fail(rd.error(t.get("order"), "resolver.order", "must list at least one source"));
+  std::set<std::string> seen;
+  for (const auto& name : s.order) {
+    if (std::find(sources.begin(), sources.end(), name) == sources.end())
+      return base::fail(rd.error(t.get("order"), "resolver.order",
+                                 "unknown source \"" + base::printable(name) +
+                                     "\" (known: " + joined(sources) + ")"));
+    if (!seen.insert(name).second)
+      return base::fail(
+          rd.error(t.get("order"), "resolver.order", "source \"" + name + "\" listed twice"));
+  }
+  ONIONMX_TRY(rd.get_strings(t, sec, "local_domains", s.local_domains));
+  for (const auto& d : s.local_domains)
+    if (!valid_domain_entry(d))
+      return base::fail(rd.error(t.get("local_domains"), "resolver.local_domains",
+                                 "\"" + base::printable(d) + "\" is not a domain"));
+  return rd.get_enum<resolver::FailurePolicy>(
+      t, sec, "on_dns_failure",
+      {{"defer", resolver::FailurePolicy::Defer}, {"clearnet", resolver::FailurePolicy::Clearnet}},
+      s.on_dns_failure);
+}
+
+template <class T>
+base::Result<void> get_count(const Reader& rd, const toml::table& t, const std::string& sec,
+                             const char* key, std::int64_t lo, std::int64_t hi, T& out) {
+  auto v = static_cast<std::int64_t>(out);
+  ONIONMX_TRY(rd.get_int(t, sec, key, lo, hi, v));
+  out = static_cast<T>(v);
+  return {};
+}
+
+base::Result<void> parse_dns(const Reader& rd, const toml::table& t, dns::DnsConfig& d) {
+  const std::string sec = "dns";
+  ONIONMX_TRY(rd.only_keys(t, sec,
+                           {"servers", "srv_prefix", "timeout", "tries", "tcp", "dnssec", "max_ttl",
+                            "max_negative_ttl", "max_in_flight"}));
+  std::vector<std::string> servers;
+  ONIONMX_TRY(rd.get_strings(t, sec, "servers", servers));
+  d.servers.clear();
+  for (const auto& s : servers) {
+    auto ok = check_server(s);
+    if (!ok) return base::fail(rd.error(t.get("servers"), "dns.servers", ok.error().detail));
+    d.servers.push_back(*ok);
+  }
+  ONIONMX_TRY(rd.get_string(t, sec, "srv_prefix", d.srv_prefix));
+  if (!valid_srv_prefix(d.srv_prefix))
+    return base::fail(rd.error(t.get("srv_prefix"), "dns.srv_prefix",
+                               "\"" + base::printable(d.srv_prefix) + "\" is not a DNS name prefix"));
+  double timeout = static_cast<double>(d.timeout.count()) / 1000.0;
+  ONIONMX_TRY(rd.get_seconds(t, sec, "timeout", dns::kMinTimeout.count() / 1000.0,
+                             dns::kMaxTimeout.count() / 1000.0, timeout));
+  d.timeout = std::chrono::milliseconds(std::llround(timeout * 1000.0));
+  ONIONMX_TRY(get_count(rd, t, sec, "tries", 1, 10, d.tries));
+  ONIONMX_TRY(rd.get_bool(t, sec, "tcp", d.tcp));
+  ONIONMX_TRY(rd.get_enum<dns::Dnssec>(
+      t, sec, "dnssec",
+      {{"off", dns::Dnssec::Off}, {"prefer", dns::Dnssec::Prefer}, {"require", dns::Dnssec::Require}},
+      d.dnssec));
+  ONIONMX_TRY(get_count(rd, t, sec, "max_ttl", 0, 604800, d.max_ttl));
+  ONIONMX_TRY(get_count(rd, t, sec, "max_negative_ttl", 0, 86400, d.max_negative_ttl));
+  return get_count(rd, t, sec, "max_in_flight", 1, 65536, d.max_in_flight);
+}
+
+base::Result<void> parse_answer(const Reader& rd, const toml::table& t, Config& cfg) {
+  const std::string sec = "answer";
+  auto& a = cfg.answer;
+  ONIONMX_TRY(rd.only_keys(t, sec, {"transport", "multi_nexthop", "opensmtpd_scheme", "onion_port"}));
+  ONIONMX_TRY(rd.get_string(t, sec, "transport", a.transport));
+  if (!valid_transport(a.transport))
+    return base::fail(rd.error(t.get("transport"), "answer.transport",
+                               "\"" + base::printable(a.transport) +
+                                   "\" is not a Postfix master.cf service name"));
+  ONIONMX_TRY(rd.get_bool(t, sec, "multi_nexthop", a.multi_nexthop));
+  ONIONMX_TRY(rd.get_string(t, sec, "opensmtpd_scheme", a.opensmtpd_scheme));
+  const auto& schemes = proto::kOpenSmtpdSchemes;
+  if (std::find(schemes.begin(), schemes.end(), a.opensmtpd_scheme) == schemes.end())
+    return base::fail(rd.error(t.get("opensmtpd_scheme"), "answer.opensmtpd_scheme",
+                               "\"" + base::printable(a.opensmtpd_scheme) +
+                                   "\" is not one of: " + joined(schemes)));
+  return get_count(rd, t, sec, "onion_port", 1, 65535, cfg.resolver.onion_port);
 }
 
 }  // namespace
@@ -210,7 +299,8 @@ base::Result<std::string> check_server(std::string_view s) {
   return host + (port.empty() ? "" : ":" + port);
 }
 
-base::Result<Config> parse_config(std::string_view text, const std::string& origin) {
+base::Result<Config> parse_config(std::string_view text, const std::string& origin,
+                                  SourceNames sources) {
   toml::table root;
   try {
     root = toml::parse(text, origin);
@@ -223,6 +313,7 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
 
   Reader rd(origin);
   Config cfg;
+  cfg.resolver.order.assign(sources.begin(), sources.end());  // the registry's order
   ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "answer"}));
   auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);
@@ -230,111 +321,26 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
     if (!n->is_table()) return base::fail(rd.error(n, name, "expected a [section]"));
     return n->as_table();
   };
-
   auto res = section("resolver");
   if (!res) return base::fail(res.error());
-  if (const toml::table* t = *res) {
-    const std::string sec = "resolver";
-    ONIONMX_TRY(rd.only_keys(*t, sec, {"order", "local_domains", "on_dns_failure"}));
-    ONIONMX_TRY(rd.get_strings(*t, sec, "order", cfg.resolver.order));
-    if (cfg.resolver.order.empty())
-      return base::fail(rd.error(t->get("order"), "resolver.order",
-                                     "must list at least one source"));
-    std::set<std::string> seen;
-    for (const auto& s : cfg.resolver.order) {
-      const auto& known = resolver::kKnownSources;
-      if (std::none_of(std::begin(known), std::end(known), [&](const char* k) { return s == k; }))
-        return base::fail(rd.error(t->get("order"), "resolver.order",
-                                       "unknown source \"" + base::printable(s) +
-                                           "\" (known: local, onion-address, dns)"));
-      if (!seen.insert(s).second)
-        return base::fail(rd.error(t->get("order"), "resolver.order",
-                                       "source \"" + s + "\" listed twice"));
-    }
-    ONIONMX_TRY(rd.get_strings(*t, sec, "local_domains", cfg.resolver.local_domains));
-    for (const auto& d : cfg.resolver.local_domains)
-      if (!valid_domain_entry(d))
-        return base::fail(rd.error(t->get("local_domains"), "resolver.local_domains",
-                                       "\"" + base::printable(d) + "\" is not a domain"));
-    ONIONMX_TRY(rd.get_enum<resolver::FailurePolicy>(
-        *t, sec, "on_dns_failure",
-        {{"defer", resolver::FailurePolicy::Defer}, {"clearnet", resolver::FailurePolicy::Clearnet}},
-        cfg.resolver.on_dns_failure));
-  }
-
+  if (*res) ONIONMX_TRY(parse_resolver(rd, **res, sources, cfg.resolver));
   auto dnss = section("dns");
   if (!dnss) return base::fail(dnss.error());
-  if (const toml::table* t = *dnss) {
-    const std::string sec = "dns";
-    auto& d = cfg.resolver.dns;
-    ONIONMX_TRY(rd.only_keys(*t, sec,
-                             {"servers", "srv_prefix", "timeout", "tries", "tcp", "dnssec",
-                              "max_ttl", "max_negative_ttl", "max_in_flight"}));
-    std::vector<std::string> servers;
-    ONIONMX_TRY(rd.get_strings(*t, sec, "servers", servers));
-    d.servers.clear();
-    for (const auto& s : servers) {
-      auto ok = check_server(s);
-      if (!ok) return base::fail(rd.error(t->get("servers"), "dns.servers", ok.error().detail));
-      d.servers.push_back(*ok);
-    }
-    ONIONMX_TRY(rd.get_string(*t, sec, "srv_prefix", d.srv_prefix));
-    if (!valid_srv_prefix(d.srv_prefix))
-      return base::fail(rd.error(t->get("srv_prefix"), "dns.srv_prefix",
-                                     "\"" + base::printable(d.srv_prefix) + "\" is not a DNS name prefix"));
-    double timeout = static_cast<double>(d.timeout.count()) / 1000.0;
-    ONIONMX_TRY(rd.get_seconds(*t, sec, "timeout", 0.1, 60.0, timeout));
-    d.timeout = std::chrono::milliseconds(std::llround(timeout * 1000.0));
-    std::int64_t v = d.tries;
-    ONIONMX_TRY(rd.get_int(*t, sec, "tries", 1, 10, v));
-    d.tries = static_cast<int>(v);
-    ONIONMX_TRY(rd.get_bool(*t, sec, "tcp", d.tcp));
-    ONIONMX_TRY(rd.get_enum<dns::Dnssec>(
-        *t, sec, "dnssec",
-        {{"off", dns::Dnssec::Off}, {"prefer", dns::Dnssec::Prefer}, {"require", dns::Dnssec::Require}},
-        d.dnssec));
-    v = d.max_ttl;
-    ONIONMX_TRY(rd.get_int(*t, sec, "max_ttl", 0, 604800, v));
-    d.max_ttl = static_cast<std::uint32_t>(v);
-    v = d.max_negative_ttl;
-    ONIONMX_TRY(rd.get_int(*t, sec, "max_negative_ttl", 0, 86400, v));
-    d.max_negative_ttl = static_cast<std::uint32_t>(v);
-    v = static_cast<std::int64_t>(d.max_in_flight);
-    ONIONMX_TRY(rd.get_int(*t, sec, "max_in_flight", 1, 65536, v));
-    d.max_in_flight = static_cast<std::size_t>(v);
-  }
-
+  if (*dnss) ONIONMX_TRY(parse_dns(rd, **dnss, cfg.dns));
   auto ans = section("answer");
   if (!ans) return base::fail(ans.error());
-  if (const toml::table* t = *ans) {
-    const std::string sec = "answer";
-    ONIONMX_TRY(rd.only_keys(*t, sec, {"transport", "multi_nexthop", "opensmtpd_scheme", "onion_port"}));
-    ONIONMX_TRY(rd.get_string(*t, sec, "transport", cfg.answer.transport));
-    if (!valid_transport(cfg.answer.transport))
-      return base::fail(rd.error(t->get("transport"), "answer.transport",
-                                     "\"" + base::printable(cfg.answer.transport) +
-                                         "\" is not a Postfix master.cf service name"));
-    ONIONMX_TRY(rd.get_bool(*t, sec, "multi_nexthop", cfg.answer.multi_nexthop));
-    ONIONMX_TRY(rd.get_string(*t, sec, "opensmtpd_scheme", cfg.answer.opensmtpd_scheme));
-    if (!valid_scheme(cfg.answer.opensmtpd_scheme))
-      return base::fail(rd.error(t->get("opensmtpd_scheme"), "answer.opensmtpd_scheme",
-                                     "\"" + base::printable(cfg.answer.opensmtpd_scheme) +
-                                         "\" is not one of: smtp, smtp+notls, smtp+tls, smtps, lmtp"));
-    std::int64_t port = cfg.resolver.onion_port;
-    ONIONMX_TRY(rd.get_int(*t, sec, "onion_port", 1, 65535, port));
-    cfg.resolver.onion_port = static_cast<std::uint16_t>(port);
-  }
+  if (*ans) ONIONMX_TRY(parse_answer(rd, **ans, cfg));
   return cfg;
 }
 
-base::Result<Config> load_config(const std::string& path) {
+base::Result<Config> load_config(const std::string& path, SourceNames sources) {
   auto text = base::read_file(path, kMaxConfigSize, "1 MiB");
   if (!text) {
     // An oversized file is a configuration error like any other.
     if (text.error().code == base::Status::BadData) return base::fail(base::Status::Inval, text.error().detail);
     return base::fail(text.error());
   }
-  return parse_config(*text, path);
+  return parse_config(*text, path, sources);
 }
 
 }  // namespace onionmx::config

@@ -9,23 +9,29 @@
 #include <string>
 #include <string_view>
 
+#include <span>
+
 #include "base/result.hpp"
+#include "dns/dns_config.hpp"
 #include "proto/answer_format.hpp"
 #include "resolver/resolver.hpp"
 
 namespace onionmx::config {
 
-inline constexpr const char* kDefaultPath = "/etc/onionmx/onionmx.toml";
-
 struct Config {
   resolver::Settings resolver;
+  dns::DnsConfig dns;
   proto::AnswerStyle answer;
 };
 
+// The source names resolver.order may use (the engine's registry).
+using SourceNames = std::span<const std::string_view>;
+
 // `origin` names the text in messages (a path, or "<string>").
-[[nodiscard]] base::Result<Config> parse_config(std::string_view text, const std::string& origin);
+[[nodiscard]] base::Result<Config> parse_config(std::string_view text, const std::string& origin,
+                                                SourceNames sources);
 // Io if the file cannot be read, Inval for any content error.
-[[nodiscard]] base::Result<Config> load_config(const std::string& path);
+[[nodiscard]] base::Result<Config> load_config(const std::string& path, SourceNames sources);
 
 // "ip", "ip:port", "[ipv6]", "[ipv6]:port" -> the same, checked.  Bare IPv6
 // without brackets is accepted when it has no port.  Inval otherwise.

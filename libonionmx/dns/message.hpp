@@ -1,8 +1,8 @@
 // message.hpp - DNS wire format: build queries, walk answers (RFC 1035).
 //
 // Pure code, no c-ares: c-ares 1.18.1 parsers drop TTLs and cannot read the
-// SOA of a negative answer (dns.md §6.3), and ares_query cannot set DO or AD
-// (§6.4).  So onionmx builds its queries and walks the answer itself, and
+// SOA of a negative answer, and ares_query cannot set DO or AD
+// (docs/dns-discovery.md).  So onionmx builds its queries and walks the answer itself, and
 // c-ares is only the transport.  Every offset is checked against the message
 // length; compression pointers must point backwards (no loops).  Input is
 // hostile: this is a fuzz target.
@@ -20,7 +20,6 @@
 
 namespace onionmx::dns {
 
-inline constexpr std::uint16_t kTypeA = 1;
 inline constexpr std::uint16_t kTypeCname = 5;
 inline constexpr std::uint16_t kTypeSoa = 6;
 inline constexpr std::uint16_t kTypeTxt = 16;

@@ -102,46 +102,45 @@ SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
   return a;
 }
 
-RouteSelection select_routes(std::vector<record::SrvRecord> records,
-                             const record::UniformRng& rnd) {
-  RouteSelection sel;
+TargetCheck check_targets(std::vector<record::SrvRecord> records) {
+  TargetCheck out;
   // RFC 2782: a single "." target means the service is decidedly not
   // available.  Mixed with real targets, "." entries are ignored.
   if (records.size() == 1 && records.front().target.empty()) {
-    sel.kind = RouteSelection::Kind::DecidedlyNone;
-    sel.reason = "SRV target \".\": the domain publishes that it has no onion";
-    sel.notes.push_back("target \".\": decidedly no onion service");
-    return sel;
+    out.kind = TargetCheck::Kind::DecidedlyNone;
+    out.reason = "SRV target \".\": the domain publishes that it has no onion";
+    out.notes.push_back("target \".\": decidedly no onion service");
+    return out;
   }
-  record::shuffle(records, rnd);
-  auto ordered = record::order_srv(std::move(records), rnd);
-  for (auto& srv : ordered) {
+  const std::size_t total = records.size();
+  for (auto& srv : records) {
     const std::string where = "SRV " + std::to_string(srv.priority) + " " +
                               std::to_string(srv.weight) + " " + std::to_string(srv.port) + " " +
                               (srv.target.empty() ? "." : srv.target);
     if (srv.target.empty()) {
-      sel.notes.push_back(where + ": dropped, \".\" mixed with other targets");
+      out.notes.push_back(where + ": dropped, \".\" mixed with other targets");
       continue;
     }
     auto onion = address::parse_onion(srv.target);
     if (!onion) {
-      sel.notes.push_back(where + ": dropped, " + onion.error().detail);
+      out.notes.push_back(where + ": dropped, " + onion.error().detail);
       continue;
     }
     if (srv.port == 0) {
-      sel.notes.push_back(where + ": dropped, port 0");
+      out.notes.push_back(where + ": dropped, port 0");
       continue;
     }
-    sel.notes.push_back(where + ": accepted");
-    sel.routes.push_back(record::Route{onion->full, srv.port, srv.priority, srv.weight});
+    out.notes.push_back(where + ": accepted");
+    srv.target = std::move(onion->full);
+    out.records.push_back(std::move(srv));
   }
-  if (sel.routes.empty()) {
-    sel.kind = RouteSelection::Kind::NoneValid;
-    sel.reason = "no valid onion target in " + std::to_string(ordered.size()) + " SRV record(s)";
-    return sel;
+  if (out.records.empty()) {
+    out.kind = TargetCheck::Kind::NoneValid;
+    out.reason = "no valid onion target in " + std::to_string(total) + " SRV record(s)";
+    return out;
   }
-  sel.kind = RouteSelection::Kind::Routes;
-  return sel;
+  out.kind = TargetCheck::Kind::Routes;
+  return out;
 }
 
 }  // namespace onionmx::dns

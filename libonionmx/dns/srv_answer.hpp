@@ -2,9 +2,10 @@
 //
 // interpret_srv_answer() classifies one DNS response (rcode, question match,
 // CNAME chain inside the answer, RRset TTL, RFC 2308 negative TTL, AD bit).
-// select_routes() turns the SRV RRset into ordered, validated onion routes:
-// a lone "." target means "decidedly no onion" (RFC 2782); every target is
-// checked by the onion module and dropped with a reason if invalid.
+// check_targets() keeps the SRV records whose targets are valid onions: a
+// lone "." target means "decidedly no onion" (RFC 2782); every target is
+// checked by the onion module and dropped with a reason if invalid.  The
+// weighted order is drawn per lookup, later (record::order_routes).
 // Pure functions: the transport (c-ares) lives in cares_source.
 #pragma once
 
@@ -40,15 +41,15 @@ struct SrvAnswer {
 
 SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname);
 
-struct RouteSelection {
+struct TargetCheck {
   enum class Kind { Routes, DecidedlyNone, NoneValid };
   Kind kind = Kind::NoneValid;
-  std::vector<record::Route> routes;  // RFC 2782 order
-  std::vector<std::string> notes;     // accepted / dropped targets and why
+  // Valid targets in wire order, each target the onion's canonical name.
+  std::vector<record::SrvRecord> records;
+  std::vector<std::string> notes;  // accepted / dropped targets and why
   std::string reason;
 };
 
-RouteSelection select_routes(std::vector<record::SrvRecord> records,
-                             const record::UniformRng& rnd);
+TargetCheck check_targets(std::vector<record::SrvRecord> records);
 
 }  // namespace onionmx::dns

@@ -172,7 +172,7 @@ std::string format_json(const record::Answer& a) {
   }
   out += ']';
   append_field(out, "source");
-  append_json_string(out, record::origin_name(a.source));
+  append_json_string(out, a.source);
   append_field(out, "reason");
   append_json_string(out, a.reason);
   append_field(out, "ttl");
@@ -196,7 +196,7 @@ std::string format_text(const record::Answer& a, const AnswerStyle& style) {
   // The key is raw MTA input: one answer must stay one line.
   std::string out = base::printable(a.key, kMaxKeyText) + ": " + std::string(base::outcome_name(base::outcome_of(a.status)));
   if (a.status == base::Status::Ok) out += " " + postfix_nexthop(a, style);
-  out += " (source " + std::string(record::origin_name(a.source));
+  out += " (source " + std::string(a.source);
   if (a.status == base::Status::Ok || a.status == base::Status::NotFound) out += ", ttl " + std::to_string(a.ttl);
   if (a.authenticated) out += ", DNSSEC authenticated";
   out += "): " + safe_reason(a.reason);

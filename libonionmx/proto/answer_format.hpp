@@ -1,6 +1,6 @@
 // answer_format.hpp - render an Answer for each consumer.
 //
-// Postfix (socketmap reply payload, mta-protocols.md §1.2, §3.2):
+// Postfix (socketmap reply payload, socketmap_table(5), transport(5)):
 //   found     "OK <transport>:[<onion>]:<port>"  (multi_nexthop: every route
 //             of the best priority, "OK t:[a]:25, [b]:25", Postfix >= 3.5)
 //   not found "NOTFOUND "
@@ -10,11 +10,18 @@
 // Values never contain CR, LF or NUL; reasons are cut to 200 bytes.
 #pragma once
 
+#include <array>
 #include <string>
+#include <string_view>
 
 #include "record/route.hpp"
 
 namespace onionmx::proto {
+
+// URL schemes OpenSMTPD's relay URLs accept for an onion next hop
+// (smtpd.conf(5) "relay host").
+inline constexpr std::array<std::string_view, 5> kOpenSmtpdSchemes = {
+    "smtp", "smtp+notls", "smtp+tls", "smtps", "lmtp"};
 
 struct AnswerStyle {
   std::string transport = "smtptor";

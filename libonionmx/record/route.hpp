@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.hpp"
@@ -21,16 +22,23 @@ struct Route {
   std::uint16_t weight = 0;
 };
 
-// Where an answer came from; the words are the JSON `source` field.
-enum class Origin { None, Local, OnionAddress, Dns, Policy };
-const char* origin_name(Origin s) noexcept;
+// Origins that are not sources (the JSON `source` field).  A source's own
+// name is its kName (source/*.hpp), spelled there once.
+inline constexpr std::string_view kOriginNone = "none";      // decided before any source
+inline constexpr std::string_view kOriginPolicy = "policy";  // the failure policy answered
+
+// Why an answer failed, by kind: the failure policy applies to DNS
+// failures only (docs/status-model.md), whatever source reported them.
+enum class Failure { None, Dns };
 
 struct Answer {
   base::Status status = base::Status::Internal;
   std::string key;     // as the MTA sent it
   std::string domain;  // lower case, no trailing dot; empty if none
   std::vector<Route> routes;  // best first; non-empty iff status == Ok
-  Origin source = Origin::None;
+  // Points at a string with static storage (a kName or kOrigin*).
+  std::string_view source = kOriginNone;
+  Failure failure = Failure::None;
   std::uint32_t ttl = 0;       // seconds the answer may be cached
   bool authenticated = false;  // DNSSEC AD bit from a trusted resolver
   std::string reason;          // why (always set for non-Ok)

@@ -46,4 +46,14 @@ void shuffle(std::vector<SrvRecord>& records, const UniformRng& rnd) {
   }
 }
 
+std::vector<Route> order_routes(std::vector<SrvRecord> valid, const UniformRng& rnd) {
+  shuffle(valid, rnd);
+  auto ordered = order_srv(std::move(valid), rnd);
+  std::vector<Route> routes;
+  routes.reserve(ordered.size());
+  for (auto& srv : ordered)
+    routes.push_back(Route{std::move(srv.target), srv.port, srv.priority, srv.weight});
+  return routes;
+}
+
 }  // namespace onionmx::record

@@ -2,13 +2,8 @@
 
 #include "address/mail_key.hpp"
 #include "base/strings.hpp"
-#include "source/static_sources.hpp"
 
 namespace onionmx::resolver {
-
-const char* failure_policy_name(FailurePolicy p) noexcept {
-  return p == FailurePolicy::Clearnet ? "clearnet" : "defer";
-}
 
 struct Resolver::State {
   source::Query query;
@@ -26,25 +21,6 @@ Resolver::~Resolver() {
   sources_.clear();
 }
 
-base::Result<std::unique_ptr<Resolver>> Resolver::create(event::Loop& loop, const Settings& s,
-                                                   base::LogSink log) {
-  std::vector<std::unique_ptr<source::Source>> sources;
-  for (const auto& name : s.order) {
-    if (name == "local") {
-      sources.push_back(std::make_unique<source::LocalDomainSource>(s.local_domains));
-    } else if (name == "onion-address") {
-      sources.push_back(std::make_unique<source::OnionAddressSource>(s.onion_port));
-    } else if (name == "dns") {
-      auto dns = dns::CaresSource::create(loop, s.dns, log);
-      if (!dns) return base::fail(dns.error());
-      sources.push_back(std::move(*dns));
-    } else {
-      return base::fail(base::Status::Inval, "unknown source \"" + base::printable(name) + "\"");
-    }
-  }
-  return std::make_unique<Resolver>(std::move(sources), s.on_dns_failure, std::move(log));
-}
-
 void Resolver::resolve(std::string_view key, bool explain, Callback done) {
   auto st = std::make_shared<State>();
   st->query.key = std::string(key);
@@ -56,7 +32,7 @@ void Resolver::resolve(std::string_view key, bool explain, Callback done) {
   if (mk.kind != address::KeyKind::Domain) {
     record::Answer a;
     a.status = base::Status::NotFound;
-    a.source = record::Origin::None;
+    a.source = record::kOriginNone;
     a.reason = "no routable domain in key: " + mk.reason;
     if (explain) st->explain.push_back("key: " + mk.reason + ", not looked up");
     complete(st, std::move(a));
@@ -71,13 +47,13 @@ void Resolver::next(std::shared_ptr<State> st) {
   if (st->index >= sources_.size()) {
     record::Answer a;
     a.status = base::Status::NotFound;
-    a.source = record::Origin::None;
+    a.source = record::kOriginNone;
     a.reason = "no onion route for " + st->query.domain;
     complete(st, std::move(a));
     return;
   }
   source::Source& src = *sources_[st->index++];
-  src.lookup(st->query, [this, st, &src](source::Step step) {
+  src.lookup(st->query, [this, st](source::Step step) {
     auto& ex = step.answer.explain;
     st->explain.insert(st->explain.end(), std::make_move_iterator(ex.begin()),
                        std::make_move_iterator(ex.end()));
@@ -86,13 +62,17 @@ void Resolver::next(std::shared_ptr<State> st) {
       next(st);
       return;
     }
-    record::Answer a = std::move(step.answer);
-    if (src.name() == "dns" && a.status == base::Status::Temp && policy_ == FailurePolicy::Clearnet &&
-        !shutting_down_) {
+    decide(st, std::move(step.answer));
+  });
+}
+
+void Resolver::decide(const std::shared_ptr<State>& st, record::Answer a) {
+    if (a.failure == record::Failure::Dns && a.status == base::Status::Temp &&
+        policy_ == FailurePolicy::Clearnet && !shutting_down_) {
       const std::string why = a.reason;
       a = record::Answer{};
       a.status = base::Status::NotFound;
-      a.source = record::Origin::Policy;
+      a.source = record::kOriginPolicy;
       a.reason = "DNS failure (" + why + "); on_dns_failure=clearnet: normal routing";
       if (log_)
         log_(base::LogLevel::Warning, "domain " + st->query.domain + ": " + a.reason +
@@ -100,7 +80,6 @@ void Resolver::next(std::shared_ptr<State> st) {
       if (st->query.explain) st->explain.push_back("policy: on_dns_failure=clearnet applied");
     }
     complete(st, std::move(a));
-  });
 }
 
 void Resolver::complete(const std::shared_ptr<State>& st, record::Answer a) {

@@ -2,13 +2,16 @@
 //
 // A key is turned into a domain first (address/mail_key): "*", "[ip]" and
 // keys with no usable domain are "not found" without any lookup.  Then the
-// sources are asked in the configured order (default: local domains, onion
-// recipients, DNS) until one decides.  The failure policy applies to DNS
-// failures only: `defer` (default) answers a temporary failure; `clearnet`
-// must be chosen explicitly, answers "not found" (normal routing) and logs
-// a warning on every use.  No other path turns an error into "not found".
+// sources are asked in the configured order until one decides.  The
+// failure policy applies to DNS failures only (record::Failure::Dns):
+// `defer` (default) answers a temporary failure; `clearnet` must be chosen
+// explicitly, answers "not found" (normal routing) and logs a warning on
+// every use.  No other path turns an error into "not found"
+// (docs/status-model.md).  The sources are built by the engine
+// (engine/sources.cpp); the resolver only runs them.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,25 +19,19 @@
 #include <vector>
 
 #include "base/log.hpp"
-#include "base/result.hpp"
-#include "dns/cares_source.hpp"
-#include "event/loop.hpp"
 #include "record/route.hpp"
 #include "source/source.hpp"
 
 namespace onionmx::resolver {
 
 enum class FailurePolicy { Defer, Clearnet };
-const char* failure_policy_name(FailurePolicy p) noexcept;
 
-inline constexpr const char* kKnownSources[] = {"local", "onion-address", "dns"};
-
+// What the configuration says about the chain (config/, onionmx.toml(5)).
 struct Settings {
-  std::vector<std::string> order = {"local", "onion-address", "dns"};
+  std::vector<std::string> order;  // empty: every source, in registry order
   std::vector<std::string> local_domains;
   FailurePolicy on_dns_failure = FailurePolicy::Defer;
   std::uint16_t onion_port = 25;  // port for user@<onion> recipients
-  dns::DnsConfig dns;
 };
 
 class Resolver {
@@ -48,10 +45,6 @@ class Resolver {
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
-  // Builds the sources named in settings.order, in that order.
-  [[nodiscard]] static base::Result<std::unique_ptr<Resolver>> create(event::Loop& loop,
-                                                                const Settings& settings,
-                                                                base::LogSink log);
 
   // `done` runs exactly once: at once for answers that need no network,
   // else from the event loop.
@@ -63,6 +56,7 @@ class Resolver {
  private:
   struct State;
   void next(std::shared_ptr<State> st);
+  void decide(const std::shared_ptr<State>& st, record::Answer a);
   void complete(const std::shared_ptr<State>& st, record::Answer a);
 
   // Declared before sources_ so they outlive the sources' final callbacks.

@@ -4,14 +4,14 @@
 // decides (found, not found, or an error) or passes to the next one; either
 // way it may add explain lines.  Sources may answer at once (local domains,
 // onion recipients) or later from the event loop (DNS).  The callback runs
-// exactly once.
+// exactly once.  A source's name (resolver.order, the JSON `source` field)
+// is its class's kName, registered once in engine/sources.cpp.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <string_view>
 
-#include "base/log.hpp"
 #include "record/route.hpp"
 
 namespace onionmx::source {
@@ -32,7 +32,6 @@ using StepCallback = std::function<void(Step)>;
 class Source {
  public:
   virtual ~Source() = default;
-  virtual std::string_view name() const = 0;
   virtual void lookup(const Query& q, StepCallback done) = 0;
 };
 

@@ -8,32 +8,35 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <algorithm>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "config/config.hpp"
+#include "engine/sources.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using onionmx::base::Status;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto c = onionmx::config::parse_config(text, "<fuzz>");
+  const auto c = onionmx::config::parse_config(text, "<fuzz>", onionmx::engine::source_names());
   if (!c) {
     if (c.error().code != onionmx::base::Status::Inval) std::abort();
     if (c.error().detail.rfind("<fuzz>:", 0) != 0) std::abort();
     return 0;
   }
   const auto& r = c->resolver;
-  if (r.order.empty() || r.order.size() > 3) std::abort();
+  const auto names = onionmx::engine::source_names();
+  if (r.order.empty() || r.order.size() > names.size()) std::abort();
   std::set<std::string> seen;
   for (const auto& s : r.order) {
-    if (s != "local" && s != "onion-address" && s != "dns") std::abort();
+    if (std::find(names.begin(), names.end(), s) == names.end()) std::abort();
     if (!seen.insert(s).second) std::abort();
   }
   if (r.onion_port == 0) std::abort();
-  const auto& d = r.dns;
+  const auto& d = c->dns;
   if (d.tries < 1 || d.tries > 10) std::abort();
-  if (d.timeout.count() < 100 || d.timeout.count() > 60000) std::abort();
+  if (d.timeout < onionmx::dns::kMinTimeout || d.timeout > onionmx::dns::kMaxTimeout) std::abort();
   if (d.max_ttl > 604800 || d.max_negative_ttl > 86400) std::abort();
   if (d.max_in_flight < 1 || d.max_in_flight > 65536) std::abort();
   if (d.srv_prefix.empty() || d.srv_prefix.size() > 100) std::abort();

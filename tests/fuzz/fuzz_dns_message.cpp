@@ -1,6 +1,7 @@
 // fuzz_dns_message.cpp - hostile DNS answers through the whole pure path:
 // parse_message, interpret_srv_answer (with the parsed qname, so the
-// question matches whenever the header allows), select_routes.
+// question matches whenever the header allows), check_targets and the
+// per-lookup RFC 2782 order (record::order_routes).
 //
 // Invariants: failures are BadData; Records <=> records present; Failure
 // and NoRecords carry a reason; routes exist only for kind Routes, and each
@@ -27,16 +28,19 @@ onionmx::record::UniformRng make_rnd(std::uint32_t seed) {
   };
 }
 
-void check_selection(const RouteSelection& sel) {
-  if (sel.kind == RouteSelection::Kind::Routes) {
-    if (sel.routes.empty()) std::abort();
-    for (const auto& r : sel.routes) {
+void check_selection(TargetCheck sel, const onionmx::record::UniformRng& rnd) {
+  const std::size_t valid = sel.records.size();
+  const auto routes = onionmx::record::order_routes(std::move(sel.records), rnd);
+  if (routes.size() != valid) std::abort();
+  if (sel.kind == TargetCheck::Kind::Routes) {
+    if (routes.empty()) std::abort();
+    for (const auto& r : routes) {
       if (r.port == 0) std::abort();
       auto o = onionmx::address::parse_onion(r.onion);
       if (!o || o->full != r.onion) std::abort();
     }
   } else {
-    if (!sel.routes.empty()) std::abort();
+    if (!routes.empty()) std::abort();
     if (sel.reason.empty()) std::abort();
   }
 }
@@ -57,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((a.kind == SrvAnswer::Kind::Failure || a.kind == SrvAnswer::Kind::NoRecords) &&
       a.reason.empty())
     std::abort();
-  if (a.kind == SrvAnswer::Kind::Records) check_selection(select_routes(a.records, make_rnd(seed)));
+  if (a.kind == SrvAnswer::Kind::Records) check_selection(check_targets(a.records), make_rnd(seed));
 
   // Every SRV record of every section, whatever the header said: reaches
   // the target validation even when the answer itself is rejected.
@@ -65,6 +69,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto* section : {&m->answers, &m->authority, &m->additional})
     for (const auto& rr : *section)
       if (rr.srv) all.push_back(*rr.srv);
-  check_selection(select_routes(std::move(all), make_rnd(seed ^ 0x9e3779b9u)));
+  check_selection(check_targets(std::move(all)), make_rnd(seed ^ 0x9e3779b9u));
   return 0;
 }

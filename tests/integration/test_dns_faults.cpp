@@ -1,8 +1,9 @@
 // test_dns_faults.cpp - the c-ares SRV source against a misbehaving server.
 //
-// A real CaresSource on a real event::Loop talks to FakeDnsServer on
+// A real CaresClient (behind the DnsSource that draws the RFC 2782 order)
+// on a real event::Loop talks to FakeDnsServer on
 // 127.0.0.1.  Each test is one scenario: what the server does, and the
-// verdict onionmx must reach (dns.md §2, §3, §6; cares_source.hpp).  The rule
+// verdict onionmx must reach (RFC 2782, RFC 2308, docs/dns-discovery.md; cares_client.hpp).  The rule
 // under test throughout: a DNS failure is a temporary failure, never "not
 // found" (which would send the mail over the clearnet).
 #include <gtest/gtest.h>
@@ -18,7 +19,10 @@
 #include <vector>
 
 #include "common/test_util.hpp"
-#include "dns/cares_source.hpp"
+#include "crypto/crypto.hpp"
+#include "dns/cares_client.hpp"
+#include "engine/engine.hpp"
+#include "source/dns_source.hpp"
 #include "dns/message.hpp"
 #include "event/loop.hpp"
 #include "fake_dns_server.hpp"
@@ -32,7 +36,8 @@ using onionmx::test::status_name;
 using namespace std::chrono_literals;
 using onionmx::base::LogLevel;
 using onionmx::base::Status;
-using onionmx::dns::CaresSource;
+using onionmx::dns::CaresClient;
+using CaresSource = onionmx::source::DnsSource;  // the client behind the "dns" source
 using onionmx::dns::DnsConfig;
 using onionmx::dns::Dnssec;
 using onionmx::record::Answer;
@@ -91,14 +96,15 @@ class DnsFaults : public ::testing::Test {
   }
 
   std::unique_ptr<CaresSource> make_source(DnsConfig c) {
-    auto s = CaresSource::create(loop_, std::move(c), [this](onionmx::base::LogLevel level, std::string_view m) {
+    auto s = CaresClient::create(loop_, std::move(c), [this](onionmx::base::LogLevel level, std::string_view m) {
       log_.emplace_back(level, std::string(m));
     });
     if (!s) {
-      ADD_FAILURE() << "CaresSource::create: " << s.error().detail;
+      ADD_FAILURE() << "CaresClient::create: " << s.error().detail;
       return nullptr;
     }
-    return std::move(*s);
+    return std::make_unique<CaresSource>(
+        std::move(*s), [](std::uint32_t n) { return onionmx::crypto::random_uniform_inclusive(n); });
   }
 
   std::shared_ptr<Slot> start(CaresSource& src, const std::string& domain) {
@@ -180,13 +186,15 @@ TEST_F(DnsFaults, SrvFoundGivesRoutesInRfc2782OrderWithMinTtlAndPortsKept) {
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
 
-  // rnd: 3,2,1 keep the input order through the pre-shuffle, then the
-  // dns.md §2 row "37,0,0,0 -> A1, A3, A2, backup".
-  ScriptedRng rng({3, 2, 1, 37, 0, 0, 0});
+  // Targets are checked when the answer arrives, so the non-onion backup
+  // never takes part in the draw: rnd 2,1 keep the three onions' order
+  // through the pre-shuffle, then the reference row "37,0,0,0 -> A1, A3,
+  // A2, backup" (docs/test-vectors.md) without its last draw (the backup's).
+  ScriptedRng rng({2, 1, 37, 0, 0});
   src->set_rng(rng.fn());
   Answer a = lookup(*src, "multi.example");
   EXPECT_STATUS(a, onionmx::base::Status::Ok);
-  EXPECT_EQ(a.source, record::Origin::Dns);
+  EXPECT_EQ(a.source, onionmx::source::DnsSource::kName);
   ASSERT_EQ(a.routes.size(), 3u) << "the non-onion backup target is dropped";
   EXPECT_EQ(a.routes[0].onion, kA1);
   EXPECT_EQ(a.routes[0].port, 25);
@@ -198,17 +206,14 @@ TEST_F(DnsFaults, SrvFoundGivesRoutesInRfc2782OrderWithMinTtlAndPortsKept) {
   EXPECT_EQ(a.routes[2].port, 2525);
   EXPECT_EQ(a.ttl, 300u) << "TTL of the RRset is the smallest RR TTL";
   EXPECT_FALSE(a.authenticated);
-  ASSERT_GE(rng.calls.size(), 4u);
-  const std::vector<std::pair<std::uint32_t, std::uint32_t>> order_calls(rng.calls.end() - 4,
-                                                                         rng.calls.end());
   const std::vector<std::pair<std::uint32_t, std::uint32_t>> want_calls = {
-      {80, 37}, {20, 0}, {20, 0}, {0, 0}};
-  EXPECT_EQ(order_calls, want_calls) << "rnd calls (sum, value) of dns.md §2";
+      {2, 2}, {1, 1}, {80, 37}, {20, 0}, {20, 0}};
+  EXPECT_EQ(rng.calls, want_calls) << "rnd calls (sum, value) of the reference row";
   EXPECT_EQ(logs_containing({"multi.example", "backup.example.net", "dropped"}), 1)
       << "a dropped target is logged once, naming the domain";
 
-  // Row "80,50,0,0 -> A2, A1, A3, backup".
-  ScriptedRng rng2({3, 2, 1, 80, 50, 0, 0});
+  // Row "80,50,0,0 -> A2, A1, A3, backup"; the order is drawn anew per lookup.
+  ScriptedRng rng2({2, 1, 80, 50, 0});
   src->set_rng(rng2.fn());
   a = lookup(*src, "multi.example");
   EXPECT_STATUS(a, onionmx::base::Status::Ok);
@@ -260,7 +265,7 @@ TEST_P(DnsErrorRcode, IsTempNamingTheRcodeAndAnsweredWithoutWaiting) {
   EXPECT_STATUS(a, onionmx::base::Status::Temp);
   EXPECT_TRUE(contains(a.reason, rc.word)) << a.reason;
   EXPECT_TRUE(a.routes.empty());
-  EXPECT_EQ(a.source, record::Origin::Dns);
+  EXPECT_EQ(a.source, onionmx::source::DnsSource::kName);
   EXPECT_LT(took, 2500ms) << "the error answer decides; the 5 s budget is not waited for";
   EXPECT_EQ(logs_containing({"broken.example", rc.word}), 1)
       << "a DNS failure is logged once, naming the domain";
@@ -289,7 +294,7 @@ TEST_F(DnsFaults, SilentServerIsTempWithinTheTimeBudget) {
   EXPECT_GE(took, 400ms);
   EXPECT_LE(took, 2000ms);
   EXPECT_GE(server.queries(), 1);
-  EXPECT_EQ(src->pending(), 0u);
+  EXPECT_EQ(src->fetcher().pending(), 0u);
 }
 
 TEST_F(DnsFaults, AnswerWithWrongIdIsNeverAccepted) {
@@ -502,7 +507,7 @@ TEST_F(DnsFaults, NxdomainWithSoaIsNotFoundWithRfc2308NegativeTtl) {
 
   Answer a = lookup(*src, "minimum-smaller.example");
   EXPECT_STATUS(a, onionmx::base::Status::NotFound);
-  EXPECT_EQ(a.source, record::Origin::Dns);
+  EXPECT_EQ(a.source, onionmx::source::DnsSource::kName);
   EXPECT_EQ(a.ttl, 60u) << "min(SOA TTL 300, MINIMUM 60)";
   EXPECT_TRUE(contains(a.reason, "NXDOMAIN")) << a.reason;
 
@@ -556,7 +561,7 @@ TEST_F(DnsFaults, LoneDotTargetIsNotFoundForTheRecordTtl) {
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "none.example");
   EXPECT_STATUS(a, onionmx::base::Status::NotFound);
-  EXPECT_EQ(a.source, record::Origin::Dns);
+  EXPECT_EQ(a.source, onionmx::source::DnsSource::kName);
   EXPECT_EQ(a.ttl, 1200u) << "a definitive negative, cached for the RR's TTL (dns.md §2)";
   EXPECT_TRUE(a.routes.empty());
 }
@@ -908,7 +913,7 @@ TEST_F(DnsFaults, TwoThousandLookupsWith64InFlightAllCompleteWithTheirOwnAnswer)
 
   std::vector<std::shared_ptr<Slot>> slots;
   for (int i = 0; i < kLookups; ++i) slots.push_back(start(*src, "d" + std::to_string(i) + ".example"));
-  EXPECT_EQ(src->pending(), static_cast<std::size_t>(kLookups)) << "none lost, none answered yet";
+  EXPECT_EQ(src->fetcher().pending(), static_cast<std::size_t>(kLookups)) << "none lost, none answered yet";
 
   // The loop has not run: exactly max_in_flight queries have been sent.
   for (int waited = 0; server.queries() < static_cast<int>(kInFlight) && waited < 200; ++waited)
@@ -936,7 +941,7 @@ TEST_F(DnsFaults, TwoThousandLookupsWith64InFlightAllCompleteWithTheirOwnAnswer)
                       s.answer.reason);
   }
   EXPECT_EQ(ok, kLookups) << "first failures:\n" << ::testing::PrintToString(wrong);
-  EXPECT_EQ(src->pending(), 0u);
+  EXPECT_EQ(src->fetcher().pending(), 0u);
   EXPECT_GE(server.queries(), kLookups);
 }
 
@@ -970,7 +975,7 @@ TEST_F(DnsFaults, ServerStoppedMidRunLeavesTheRestTempNeverNotFound) {
   EXPECT_GE(ok, 5);
   EXPECT_EQ(ok + temp, kLookups) << "the rest are Temp";
   EXPECT_EQ(count([](const Slot& s) { return s.answer.status == onionmx::base::Status::NotFound; }), 0);
-  EXPECT_EQ(src->pending(), 0u);
+  EXPECT_EQ(src->fetcher().pending(), 0u);
 }
 
 TEST_F(DnsFaults, TheTimeBudgetIncludesWaitingForAnInFlightSlot) {
@@ -999,7 +1004,7 @@ TEST_F(DnsFaults, TheTimeBudgetIncludesWaitingForAnInFlightSlot) {
   }
   EXPECT_GE(took, 400ms);
   EXPECT_LT(took, 1200ms) << "4 x 500 ms would mean the budget restarted in the queue";
-  EXPECT_EQ(src->pending(), 0u);
+  EXPECT_EQ(src->fetcher().pending(), 0u);
 }
 
 TEST_F(DnsFaults, DestroyingTheSourceAnswersEveryPendingLookupOnceWithTemp) {
@@ -1014,7 +1019,7 @@ TEST_F(DnsFaults, DestroyingTheSourceAnswersEveryPendingLookupOnceWithTemp) {
   std::vector<std::shared_ptr<Slot>> slots;
   for (int i = 0; i < kLookups; ++i) slots.push_back(start(*src, "p" + std::to_string(i) + ".example"));
   run_for(100ms);
-  EXPECT_EQ(src->pending(), static_cast<std::size_t>(kLookups));
+  EXPECT_EQ(src->fetcher().pending(), static_cast<std::size_t>(kLookups));
   for (const auto& s : slots) EXPECT_EQ(s->calls, 0);
 
   src.reset();
@@ -1034,12 +1039,15 @@ class ResolverPolicy : public DnsFaults {
  protected:
   std::vector<Answer> resolve_all(FakeDnsServer& server, resolver::FailurePolicy policy,
                                   const std::vector<std::string>& keys) {
-    resolver::Settings s;
-    s.on_dns_failure = policy;
-    s.dns = config_for(server);
-    auto r = resolver::Resolver::create(loop_, s, [this](onionmx::base::LogLevel level, std::string_view m) {
-      log_.emplace_back(level, std::string(m));
-    });
+    // The whole engine, from configuration text, as every front end uses it.
+    onionmx::engine::ConfigInput in;
+    in.text = std::string("[resolver]\non_dns_failure = \"") +
+              (policy == resolver::FailurePolicy::Clearnet ? "clearnet" : "defer") +
+              "\"\n[dns]\nservers = [\"" + server.address() + "\"]\ntimeout = 1\ntries = 2\n";
+    auto r = onionmx::engine::Engine::create(
+        loop_, in, {}, [this](onionmx::base::LogLevel level, std::string_view m) {
+          log_.emplace_back(level, std::string(m));
+        });
     if (!r) {
       ADD_FAILURE() << r.error().detail;
       return {};
@@ -1047,7 +1055,7 @@ class ResolverPolicy : public DnsFaults {
     std::vector<Answer> out;
     int calls = 0;
     for (const auto& k : keys)
-      (*r)->resolve(k, false, [&](Answer a) {
+      (*r)->resolve(k, false, [&](Answer a, const auto&) {
         ++calls;
         out.push_back(std::move(a));
       });
@@ -1064,7 +1072,7 @@ TEST_F(ResolverPolicy, ClearnetTurnsADnsFailureIntoNotFoundAndWarnsEveryTime) {
   ASSERT_EQ(answers.size(), 3u);
   for (const auto& a : answers) {
     EXPECT_STATUS(a, onionmx::base::Status::NotFound);
-    EXPECT_EQ(a.source, record::Origin::Policy);
+    EXPECT_EQ(a.source, record::kOriginPolicy);
     EXPECT_TRUE(a.routes.empty());
   }
   EXPECT_EQ(warnings_containing("clearnet"), 3) << "one warning per lookup";
@@ -1080,7 +1088,7 @@ TEST_F(ResolverPolicy, DeferKeepsADnsFailureTemp) {
   ASSERT_EQ(answers.size(), 2u);
   for (const auto& a : answers) {
     EXPECT_STATUS(a, onionmx::base::Status::Temp);
-    EXPECT_EQ(a.source, record::Origin::Dns);
+    EXPECT_EQ(a.source, onionmx::source::DnsSource::kName);
     EXPECT_TRUE(contains(a.reason, "SERVFAIL")) << a.reason;
   }
   EXPECT_EQ(warnings_containing("clearnet"), 0);
@@ -1090,23 +1098,23 @@ TEST_F(ResolverPolicy, ShuttingDownIsTempNeverTheClearnetPolicy) {
   // Destroying the resolver cancels pending DNS lookups: that is not a DNS
   // failure, so even under clearnet they must defer, not go out in clear.
   FakeDnsServer server([](const DnsQuery&) { return Reply::silent(); });
-  resolver::Settings s;
-  s.on_dns_failure = resolver::FailurePolicy::Clearnet;
-  s.dns = config_for(server);
-  s.dns.timeout = 10000ms;
+  onionmx::engine::ConfigInput in;
+  in.text = "[resolver]\non_dns_failure = \"clearnet\"\n[dns]\nservers = [\"" +
+            server.address() + "\"]\ntimeout = 10\n";
   // A sink too large for std::function's local buffer: a call through a
   // destroyed sink is a heap-use-after-free under ASan.
   auto seen = std::make_shared<std::vector<std::pair<onionmx::base::LogLevel, std::string>>>();
   const std::string tag(64, 'x');
-  auto r = resolver::Resolver::create(loop_, s, [seen, tag](onionmx::base::LogLevel level, std::string_view m) {
-    (void)tag;
-    seen->emplace_back(level, std::string(m));
-  });
+  auto r = onionmx::engine::Engine::create(
+      loop_, in, {}, [seen, tag](onionmx::base::LogLevel level, std::string_view m) {
+        (void)tag;
+        seen->emplace_back(level, std::string(m));
+      });
   ASSERT_TRUE(r) << r.error().detail;
   std::vector<std::shared_ptr<Slot>> slots;
   for (const char* k : {"a@one.example", "b@two.example", "c@three.example"}) {
     auto slot = std::make_shared<Slot>();
-    (*r)->resolve(k, false, [slot](Answer a) {
+    (*r)->resolve(k, false, [slot](Answer a, const auto&) {
       ++slot->calls;
       slot->answer = std::move(a);
     });
@@ -1118,7 +1126,7 @@ TEST_F(ResolverPolicy, ShuttingDownIsTempNeverTheClearnetPolicy) {
   for (const auto& slot : slots) {
     EXPECT_EQ(slot->calls, 1);
     EXPECT_STATUS(slot->answer, onionmx::base::Status::Temp);
-    EXPECT_EQ(slot->answer.source, record::Origin::Dns);
+    EXPECT_EQ(slot->answer.source, onionmx::source::DnsSource::kName);
   }
   for (const auto& [level, msg] : *seen) EXPECT_FALSE(contains(msg, "clearnet")) << msg;
 }
@@ -1130,7 +1138,7 @@ TEST_F(ResolverPolicy, ClearnetLeavesAnAnsweredNxdomainAlone) {
   const auto answers = resolve_all(server, resolver::FailurePolicy::Clearnet, {"a@one.example"});
   ASSERT_EQ(answers.size(), 1u);
   EXPECT_STATUS(answers[0], onionmx::base::Status::NotFound);
-  EXPECT_EQ(answers[0].source, record::Origin::Dns);
+  EXPECT_EQ(answers[0].source, onionmx::source::DnsSource::kName);
   EXPECT_EQ(warnings_containing("clearnet"), 0);
 }
 

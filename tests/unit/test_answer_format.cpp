@@ -15,6 +15,9 @@
 
 #include "base/status.hpp"
 #include "proto/answer_format.hpp"
+#include "source/dns_source.hpp"
+#include "source/local_domains.hpp"
+#include "source/onion_recipients.hpp"
 #include "record/route.hpp"
 
 namespace {
@@ -29,7 +32,6 @@ using onionmx::proto::postfix_nexthop;
 using onionmx::proto::safe_reason;
 using onionmx::record::Answer;
 using onionmx::record::Route;
-using onionmx::record::Origin;
 
 // V1, V2, V3 of onion-and-crypto.md §1.4.
 const std::string kA1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
@@ -52,7 +54,7 @@ Answer found(std::vector<Route> routes) {
   a.key = "User@Mail1.Example.org";
   a.domain = "mail1.example.org";
   a.routes = std::move(routes);
-  a.source = Origin::Dns;
+  a.source = onionmx::source::DnsSource::kName;
   a.ttl = 600;
   a.reason = "SRV _onion-mx._tcp.mail1.example.org";
   return a;
@@ -63,7 +65,7 @@ Answer failed(onionmx::base::Status s, std::string reason) {
   a.status = s;
   a.key = "user@example.net";
   a.domain = "example.net";
-  a.source = Origin::Dns;
+  a.source = onionmx::source::DnsSource::kName;
   a.reason = std::move(reason);
   return a;
 }
@@ -296,12 +298,16 @@ TEST(FormatJson, TempHasEmptyRoutesAndTheFullReason) {
 
 TEST(FormatJson, SourceWords) {
   struct Case {
-    Origin source;
+    std::string_view source;
     const char* word;
   };
-  for (Case c : {Case{Origin::None, "none"}, Case{Origin::Local, "local"},
-                 Case{Origin::OnionAddress, "onion-address"}, Case{Origin::Dns, "dns"},
-                 Case{Origin::Policy, "policy"}}) {
+  // The words are a fixed interface (docs/onionmx-lookup.md); each is
+  // spelled once, where its source is defined.
+  for (Case c : {Case{onionmx::record::kOriginNone, "none"},
+                 Case{onionmx::source::LocalDomainSource::kName, "local"},
+                 Case{onionmx::source::OnionAddressSource::kName, "onion-address"},
+                 Case{onionmx::source::DnsSource::kName, "dns"},
+                 Case{onionmx::record::kOriginPolicy, "policy"}}) {
     Answer a;
     a.status = onionmx::base::Status::NotFound;
     a.source = c.source;

@@ -19,7 +19,9 @@
 
 #include "common/test_util.hpp"
 #include "config/config.hpp"
-#include "dns/cares_source.hpp"
+#include "dns/cares_client.hpp"
+#include "dns/dns_config.hpp"
+#include "engine/sources.hpp"
 #include "event/loop.hpp"
 
 #ifndef ONIONMX_TEST_DATA
@@ -35,8 +37,14 @@ using namespace std::chrono_literals;
 using onionmx::base::Status;
 using onionmx::config::check_server;
 using onionmx::config::Config;
-using onionmx::config::load_config;
-using onionmx::config::parse_config;
+
+// The configuration as the engine reads it: with the registry's sources.
+onionmx::base::Result<Config> parse_config(std::string_view text, const std::string& origin) {
+  return onionmx::config::parse_config(text, origin, onionmx::engine::source_names());
+}
+onionmx::base::Result<Config> load_config(const std::string& path) {
+  return onionmx::config::load_config(path, onionmx::engine::source_names());
+}
 using onionmx::dns::Dnssec;
 using onionmx::resolver::FailurePolicy;
 namespace fs = std::filesystem;
@@ -76,11 +84,15 @@ Config parse_ok(std::string_view text) {
 
 void expect_defaults(const Config& c) {
   const auto& r = c.resolver;
-  EXPECT_EQ(r.order, (std::vector<std::string>{"local", "onion-address", "dns"}));
+  // An unset order (Config{}) means the registry's order.
+  std::vector<std::string> order = r.order;
+  if (order.empty())
+    for (auto n : onionmx::engine::source_names()) order.emplace_back(n);
+  EXPECT_EQ(order, (std::vector<std::string>{"local", "onion-address", "dns"}));
   EXPECT_TRUE(r.local_domains.empty());
   EXPECT_EQ(r.on_dns_failure, FailurePolicy::Defer);
   EXPECT_EQ(r.onion_port, 25);
-  const auto& d = r.dns;
+  const auto& d = c.dns;
   EXPECT_TRUE(d.servers.empty());
   EXPECT_FALSE(d.tcp);
   EXPECT_EQ(d.dnssec, Dnssec::Off);
@@ -117,7 +129,7 @@ TEST(ConfigDefaults, ExampleFileStatesTheDefaults) {
   EXPECT_EQ(c->resolver.local_domains, (std::vector<std::string>{"example.org", ".example.org"}));
   c->resolver.local_domains.clear();
   // Checked on its own below.
-  c->resolver.dns.max_in_flight = onionmx::dns::DnsConfig{}.max_in_flight;
+  c->dns.max_in_flight = onionmx::dns::DnsConfig{}.max_in_flight;
   expect_defaults(*c);
 }
 
@@ -125,7 +137,7 @@ TEST(ConfigDefaults, ExampleFileStatesTheDefaults) {
 TEST(ConfigDefaults, ExampleFileMaxInFlightIsTheBuiltInDefault) {
   auto c = load_config(kData + "/../../examples/onionmx.toml");
   ASSERT_TRUE(c) << c.error().detail;
-  EXPECT_EQ(c->resolver.dns.max_in_flight, onionmx::dns::DnsConfig{}.max_in_flight);
+  EXPECT_EQ(c->dns.max_in_flight, onionmx::dns::DnsConfig{}.max_in_flight);
 }
 
 TEST(ConfigDefaults, CommentOnlyFile) {
@@ -145,7 +157,7 @@ TEST(ConfigKeys, EveryKeySetInOneFile) {
             (std::vector<std::string>{"example.org", ".example.net", "Mail.Example.COM."}));
   EXPECT_EQ(r.on_dns_failure, FailurePolicy::Clearnet);
   EXPECT_EQ(r.onion_port, 2525);
-  const auto& d = r.dns;
+  const auto& d = c->dns;
   ASSERT_EQ(d.servers.size(), 5u);
   EXPECT_EQ(d.servers[0], "192.0.2.53");
   EXPECT_EQ(d.servers[1], "192.0.2.54:5353");
@@ -171,14 +183,14 @@ TEST(ConfigKeys, OtherTomlSpellingsOfTheSameKeys) {
   EXPECT_EQ(c->resolver.on_dns_failure, FailurePolicy::Defer);
   EXPECT_EQ(c->answer.transport, "smtptor");
   EXPECT_EQ(c->resolver.onion_port, 25);
-  EXPECT_EQ(c->resolver.dns.timeout, 7000ms) << "an integer is a number of seconds too";
-  EXPECT_EQ(c->resolver.dns.servers, (std::vector<std::string>{"127.0.0.1:5302", "[::1]:5302"}));
+  EXPECT_EQ(c->dns.timeout, 7000ms) << "an integer is a number of seconds too";
+  EXPECT_EQ(c->dns.servers, (std::vector<std::string>{"127.0.0.1:5302", "[::1]:5302"}));
 }
 
 TEST(ConfigKeys, EnumValues) {
-  EXPECT_EQ(parse_ok("[dns]\ndnssec = \"off\"").resolver.dns.dnssec, Dnssec::Off);
-  EXPECT_EQ(parse_ok("[dns]\ndnssec = \"prefer\"").resolver.dns.dnssec, Dnssec::Prefer);
-  EXPECT_EQ(parse_ok("[dns]\ndnssec = \"require\"").resolver.dns.dnssec, Dnssec::Require);
+  EXPECT_EQ(parse_ok("[dns]\ndnssec = \"off\"").dns.dnssec, Dnssec::Off);
+  EXPECT_EQ(parse_ok("[dns]\ndnssec = \"prefer\"").dns.dnssec, Dnssec::Prefer);
+  EXPECT_EQ(parse_ok("[dns]\ndnssec = \"require\"").dns.dnssec, Dnssec::Require);
   EXPECT_EQ(parse_ok("[resolver]\non_dns_failure = \"defer\"").resolver.on_dns_failure,
             FailurePolicy::Defer);
   EXPECT_EQ(parse_ok("[resolver]\non_dns_failure = \"clearnet\"").resolver.on_dns_failure,
@@ -188,16 +200,16 @@ TEST(ConfigKeys, EnumValues) {
 }
 
 TEST(ConfigKeys, RangeLimitsAreInclusive) {
-  EXPECT_EQ(parse_ok("[dns]\ntries = 1").resolver.dns.tries, 1);
-  EXPECT_EQ(parse_ok("[dns]\ntries = 10").resolver.dns.tries, 10);
-  EXPECT_EQ(parse_ok("[dns]\ntimeout = 0.1").resolver.dns.timeout, 100ms);
-  EXPECT_EQ(parse_ok("[dns]\ntimeout = 60").resolver.dns.timeout, 60000ms);
-  EXPECT_EQ(parse_ok("[dns]\ntimeout = 60.0").resolver.dns.timeout, 60000ms);
-  EXPECT_EQ(parse_ok("[dns]\nmax_ttl = 0").resolver.dns.max_ttl, 0u);
-  EXPECT_EQ(parse_ok("[dns]\nmax_ttl = 604800").resolver.dns.max_ttl, 604800u);
-  EXPECT_EQ(parse_ok("[dns]\nmax_negative_ttl = 86400").resolver.dns.max_negative_ttl, 86400u);
-  EXPECT_EQ(parse_ok("[dns]\nmax_in_flight = 1").resolver.dns.max_in_flight, 1u);
-  EXPECT_EQ(parse_ok("[dns]\nmax_in_flight = 65536").resolver.dns.max_in_flight, 65536u);
+  EXPECT_EQ(parse_ok("[dns]\ntries = 1").dns.tries, 1);
+  EXPECT_EQ(parse_ok("[dns]\ntries = 10").dns.tries, 10);
+  EXPECT_EQ(parse_ok("[dns]\ntimeout = 0.1").dns.timeout, 100ms);
+  EXPECT_EQ(parse_ok("[dns]\ntimeout = 60").dns.timeout, 60000ms);
+  EXPECT_EQ(parse_ok("[dns]\ntimeout = 60.0").dns.timeout, 60000ms);
+  EXPECT_EQ(parse_ok("[dns]\nmax_ttl = 0").dns.max_ttl, 0u);
+  EXPECT_EQ(parse_ok("[dns]\nmax_ttl = 604800").dns.max_ttl, 604800u);
+  EXPECT_EQ(parse_ok("[dns]\nmax_negative_ttl = 86400").dns.max_negative_ttl, 86400u);
+  EXPECT_EQ(parse_ok("[dns]\nmax_in_flight = 1").dns.max_in_flight, 1u);
+  EXPECT_EQ(parse_ok("[dns]\nmax_in_flight = 65536").dns.max_in_flight, 65536u);
   EXPECT_EQ(parse_ok("[answer]\nonion_port = 1").resolver.onion_port, 1);
   EXPECT_EQ(parse_ok("[answer]\nonion_port = 65535").resolver.onion_port, 65535);
 }
@@ -215,16 +227,16 @@ TEST(ConfigKeys, OrderMayOmitSources) {
 }
 
 TEST(ConfigKeys, ServersReplaceTheDefaultListInNormalForm) {
-  EXPECT_EQ(parse_ok("[dns]\nservers = [\"::1\", \"127.0.0.1:53\"]").resolver.dns.servers,
+  EXPECT_EQ(parse_ok("[dns]\nservers = [\"::1\", \"127.0.0.1:53\"]").dns.servers,
             (std::vector<std::string>{"[::1]:53", "127.0.0.1:53"}));
-  EXPECT_TRUE(parse_ok("[dns]\nservers = []").resolver.dns.servers.empty());
+  EXPECT_TRUE(parse_ok("[dns]\nservers = []").dns.servers.empty());
 }
 
 // Seconds are rounded to milliseconds, not truncated: 1.001 * 1000 is
 // 1000.9999999999999 in binary floating point.
 TEST(ConfigKeys, TimeoutIsRoundedToMilliseconds) {
-  EXPECT_EQ(parse_ok("[dns]\ntimeout = 1.001").resolver.dns.timeout, 1001ms);
-  EXPECT_EQ(parse_ok("[dns]\ntimeout = 0.2999").resolver.dns.timeout, 300ms);
+  EXPECT_EQ(parse_ok("[dns]\ntimeout = 1.001").dns.timeout, 1001ms);
+  EXPECT_EQ(parse_ok("[dns]\ntimeout = 0.2999").dns.timeout, 300ms);
 }
 
 // --------------------------------------------------- unknown names: errors
@@ -439,7 +451,7 @@ TEST(CheckServer, EveryAcceptedFormIsUsableByTheDnsSource) {
     ASSERT_TRUE(r) << in;
     onionmx::dns::DnsConfig d;
     d.servers = {*r};
-    auto src = onionmx::dns::CaresSource::create(loop, d, nullptr);
+    auto src = onionmx::dns::CaresClient::create(loop, d, nullptr);
     EXPECT_TRUE(src) << in << " -> " << *r << ": " << (src ? "" : src.error().detail);
   }
 }
@@ -456,8 +468,8 @@ TEST(ConfigErrors, BadSrvPrefix) {
 }
 
 TEST(ConfigKeys, SrvPrefixForms) {
-  EXPECT_EQ(parse_ok("[dns]\nsrv_prefix = \"_smtp._tcp\"").resolver.dns.srv_prefix, "_smtp._tcp");
-  EXPECT_EQ(parse_ok("[dns]\nsrv_prefix = \"_onion-mx\"").resolver.dns.srv_prefix, "_onion-mx");
+  EXPECT_EQ(parse_ok("[dns]\nsrv_prefix = \"_smtp._tcp\"").dns.srv_prefix, "_smtp._tcp");
+  EXPECT_EQ(parse_ok("[dns]\nsrv_prefix = \"_onion-mx\"").dns.srv_prefix, "_onion-mx");
 }
 
 // ------------------------------------------------- transport and scheme

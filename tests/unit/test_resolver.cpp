@@ -1,6 +1,7 @@
 // test_resolver.cpp - key -> answer through the chain of sources and the
 // failure policy (resolver/resolver.hpp, source/source.hpp,
-// source/static_sources.hpp; docs/onionmx-lookup.md "Keys").
+// source/local_domains.hpp, source/onion_recipients.hpp, the engine's
+// source registry; docs/onionmx-lookup.md "Keys").
 //
 // The chain is driven with small fake sources that record every query they
 // see, so each test states which sources must (not) have been asked.  The
@@ -23,8 +24,12 @@
 #include "event/loop.hpp"
 #include "record/route.hpp"
 #include "resolver/resolver.hpp"
+#include "config/config.hpp"
+#include "engine/sources.hpp"
+#include "source/dns_source.hpp"
+#include "source/local_domains.hpp"
+#include "source/onion_recipients.hpp"
 #include "source/source.hpp"
-#include "source/static_sources.hpp"
 
 namespace {
 
@@ -84,7 +89,12 @@ class FakeSource final : public Source {
     decides_ = true;
     answer_.status = s;
     answer_.reason = std::move(reason);
-    answer_.source = record::Origin::Dns;
+    answer_.source = source::DnsSource::kName;
+    // Like source::DnsSource, a fake named "dns" marks its temporary
+    // failures as DNS failures; the resolver looks at the mark only.
+    answer_.failure = name_ == "dns" && onionmx::base::outcome_of(s) == onionmx::base::Outcome::Temp
+                          ? record::Failure::Dns
+                          : record::Failure::None;
     return *this;
   }
   FakeSource& with_routes(std::vector<Route> r) {
@@ -111,13 +121,13 @@ class FakeSource final : public Source {
       step.decided = true;
       step.answer = Answer{};
       step.answer.status = onionmx::base::Status::Temp;
-      step.answer.source = record::Origin::Dns;
+      step.answer.source = source::DnsSource::kName;
+      step.answer.failure = record::Failure::Dns;
       step.answer.reason = "DNS lookup cancelled (shutting down)";
       done(std::move(step));
     }
   }
 
-  std::string_view name() const override { return name_; }
   void lookup(const Query& q, StepCallback done) override {
     queries.push_back(q);
     if (trace_) trace_->push_back(name_);
@@ -270,7 +280,7 @@ TEST_F(ResolverTest, NoSourceDecidingIsNotFoundFromNone) {
   auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::passing("b", &trace_)));
   Answer a = resolve_now(*r, "user@Example.COM");
   EXPECT_STATUS(a, onionmx::base::Status::NotFound);
-  EXPECT_EQ(a.source, record::Origin::None);
+  EXPECT_EQ(a.source, record::kOriginNone);
   EXPECT_EQ(a.reason, "no onion route for example.com");
   EXPECT_EQ(trace_, (std::vector<std::string>{"a", "b"}));
 }
@@ -280,7 +290,7 @@ TEST_F(ResolverTest, EmptyChainIsNotFound) {
   auto out = resolve(r, "user@example.com");
   ASSERT_EQ(out->calls, 1);
   EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound);
-  EXPECT_EQ(out->answer.source, record::Origin::None);
+  EXPECT_EQ(out->answer.source, record::kOriginNone);
 }
 
 TEST_F(ResolverTest, EverySourceSeesTheKeyAndTheDomain) {
@@ -342,7 +352,7 @@ TEST_F(ResolverTest, KeysWithoutARoutableDomainAreNotFoundWithoutAskingAnySource
     auto out = resolve(*r, key, true);
     ASSERT_EQ(out->calls, 1) << "answered at once: \"" << key << "\"";
     EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound) << " for \"" << key << "\"";
-    EXPECT_EQ(out->answer.source, record::Origin::None) << key;
+    EXPECT_EQ(out->answer.source, record::kOriginNone) << key;
     EXPECT_EQ(out->answer.domain, "") << key;
     EXPECT_EQ(out->answer.key, key);
     EXPECT_TRUE(out->answer.routes.empty());
@@ -421,7 +431,7 @@ TEST_F(ResolverTest, LocalDomainsMatchExactlyOrAsDotSuffix) {
     ASSERT_EQ(out->calls, 1);
     if (c.local) {
       EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound) << c.key;
-      EXPECT_EQ(out->answer.source, record::Origin::Local) << c.key;
+      EXPECT_EQ(out->answer.source, source::LocalDomainSource::kName) << c.key;
       EXPECT_EQ(after->queries.size(), before) << c.key << ": a local domain is never looked further";
     } else {
       EXPECT_STATUS(out->answer, onionmx::base::Status::Ok) << c.key;
@@ -446,19 +456,30 @@ TEST_F(ResolverTest, LocalDomainSourceExplainsBothWays) {
 
 class OnionRecipients : public ResolverTest {
  protected:
+  // The chain as the engine builds it from a configuration.
+  onionmx::base::Result<std::unique_ptr<Resolver>> build(const Settings& s) {
+    onionmx::config::Config cfg;
+    cfg.resolver = s;
+    cfg.dns.servers = {"127.0.0.1:9"};  // never contacted by these tests
+    log_ = sink();
+    auto sources = onionmx::engine::build_sources(
+        {loop_, cfg, log_, onionmx::base::SystemClock::instance()});
+    if (!sources) return onionmx::base::fail(sources.error());
+    return std::make_unique<Resolver>(std::move(*sources), s.on_dns_failure, log_);
+  }
   std::unique_ptr<Resolver> create(std::vector<std::string> order, std::uint16_t port = 25) {
     Settings s;
     s.order = std::move(order);
     s.local_domains = {"example.org"};
     s.onion_port = port;
-    s.dns.servers = {"127.0.0.1:9"};  // never contacted by these tests
-    auto r = Resolver::create(loop_, s, sink());
+    auto r = build(s);
     if (!r) {
       ADD_FAILURE() << r.error().detail;
       return nullptr;
     }
     return std::move(*r);
   }
+  onionmx::base::LogSink log_;
   onionmx::event::Loop loop_;
 };
 
@@ -467,7 +488,7 @@ TEST_F(OnionRecipients, ValidOnionIsFoundWithTheConfiguredPort) {
   ASSERT_TRUE(r);
   Answer a = resolve_now(*r, "user@" + kA1);
   EXPECT_STATUS(a, onionmx::base::Status::Ok);
-  EXPECT_EQ(a.source, record::Origin::OnionAddress);
+  EXPECT_EQ(a.source, source::OnionAddressSource::kName);
   ASSERT_EQ(a.routes.size(), 1u);
   EXPECT_EQ(a.routes[0].onion, kA1);
   EXPECT_EQ(a.routes[0].port, 2525);
@@ -501,7 +522,7 @@ TEST_F(OnionRecipients, InvalidOnionIsBadDataWithTheExactReason) {
                         Case{k55, "has 55 characters"}, Case{"bogus.onion", "has 5 characters"}}) {
     Answer a = resolve_now(*r, "user@" + c.domain, true);
     EXPECT_STATUS(a, onionmx::base::Status::BadData) << c.domain;
-    EXPECT_EQ(a.source, record::Origin::OnionAddress);
+    EXPECT_EQ(a.source, source::OnionAddressSource::kName);
     EXPECT_TRUE(a.routes.empty());
     EXPECT_TRUE(contains(a.reason, c.word)) << a.reason;
     EXPECT_TRUE(contains(a.reason, "invalid onion address")) << a.reason;
@@ -536,11 +557,15 @@ TEST_F(OnionRecipients, NonOnionDomainPassesTheOnionSource) {
 }
 
 TEST_F(OnionRecipients, DefaultOrderAndUnknownSourceName) {
-  EXPECT_EQ(Settings{}.order, (std::vector<std::string>{"local", "onion-address", "dns"}));
+  // An unset order means the registry's, which is the documented default.
+  EXPECT_TRUE(Settings{}.order.empty());
+  auto names = onionmx::engine::source_names();
+  EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.end()),
+            (std::vector<std::string_view>{"local", "onion-address", "dns"}));
   EXPECT_EQ(Settings{}.on_dns_failure, FailurePolicy::Defer);
   Settings s;
   s.order = {"local", "ldap"};
-  auto r = Resolver::create(loop_, s, sink());
+  auto r = build(s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, onionmx::base::Status::Inval);
   EXPECT_TRUE(contains(r.error().detail, "ldap")) << r.error().detail;
@@ -553,7 +578,7 @@ TEST_F(ResolverTest, ClearnetTurnsATempFromTheDnsSourceIntoNotFoundAndWarns) {
   fakes_[0]->decide(onionmx::base::Status::Temp, "DNS timeout: no answer");
   Answer a = resolve_now(*r, "user@Example.COM", true);
   EXPECT_STATUS(a, onionmx::base::Status::NotFound);
-  EXPECT_EQ(a.source, record::Origin::Policy);
+  EXPECT_EQ(a.source, record::kOriginPolicy);
   EXPECT_TRUE(contains(a.reason, "DNS timeout: no answer")) << a.reason;
   EXPECT_EQ(a.key, "user@Example.COM");
   EXPECT_EQ(a.domain, "example.com");
@@ -574,7 +599,7 @@ TEST_F(ResolverTest, ClearnetLeavesEveryOtherDnsVerdictAlone) {
     if (s == onionmx::base::Status::Ok) fakes_[0]->with_routes({route(kA1, 25)});
     Answer a = resolve_now(*r, "user@example.com");
     EXPECT_STATUS(a, s);
-    EXPECT_EQ(a.source, record::Origin::Dns) << status_name(s);
+    EXPECT_EQ(a.source, source::DnsSource::kName) << status_name(s);
   }
   EXPECT_EQ(warnings(), 0);
 }
@@ -619,7 +644,7 @@ TEST_F(ResolverTest, ClearnetAppliesToAnAsynchronousTemp) {
   fakes_[0]->complete_all();
   ASSERT_EQ(out->calls, 1);
   EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound);
-  EXPECT_EQ(out->answer.source, record::Origin::Policy);
+  EXPECT_EQ(out->answer.source, record::kOriginPolicy);
   EXPECT_EQ(warnings(), 1);
 }
 
@@ -644,7 +669,7 @@ TEST_F(ResolverTest, DestroyingTheResolverAnswersPendingLookupsTempNeverByPolicy
   for (const auto& o : outs) {
     ASSERT_EQ(o->calls, 1);
     EXPECT_STATUS(o->answer, onionmx::base::Status::Temp);
-    EXPECT_EQ(o->answer.source, record::Origin::Dns);
+    EXPECT_EQ(o->answer.source, source::DnsSource::kName);
     EXPECT_TRUE(o->answer.routes.empty());
     for (const auto& line : o->answer.explain) EXPECT_FALSE(contains(line, "clearnet")) << line;
   }

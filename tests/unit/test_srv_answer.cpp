@@ -23,7 +23,7 @@ void PrintTo(SrvAnswer::Kind k, std::ostream* os) {
   const auto i = static_cast<std::size_t>(k);
   *os << (i < 4 ? names[i] : "?");
 }
-void PrintTo(RouteSelection::Kind k, std::ostream* os) {
+void PrintTo(TargetCheck::Kind k, std::ostream* os) {
   static const char* const names[] = {"Routes", "DecidedlyNone", "NoneValid"};
   const auto i = static_cast<std::size_t>(k);
   *os << (i < 3 ? names[i] : "?");
@@ -37,7 +37,21 @@ using onionmx::record::Route;
 using onionmx::record::SrvRecord;
 using onionmx::record::UniformRng;
 using Kind = SrvAnswer::Kind;
-using RouteKind = RouteSelection::Kind;
+using RouteKind = TargetCheck::Kind;
+
+// What one lookup of a record set sees: the targets checked once, then the
+// RFC 2782 order drawn for this lookup (record::order_routes).
+struct Selection {
+  RouteKind kind;
+  std::vector<Route> routes;
+  std::vector<std::string> notes;
+  std::string reason;
+};
+Selection select_routes(std::vector<SrvRecord> records, const UniformRng& rnd) {
+  TargetCheck c = check_targets(std::move(records));
+  return Selection{c.kind, onionmx::record::order_routes(std::move(c.records), rnd),
+                   std::move(c.notes), std::move(c.reason)};
+}
 
 const std::string kA1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 const std::string kA2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion";

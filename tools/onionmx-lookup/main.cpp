@@ -2,10 +2,14 @@
 //
 // Uses only the public C++ API (onionmx.hpp).  Keys from the command line or
 // from stdin ("-", one per line) are resolved concurrently and answered in
-// input order, each as soon as every earlier one is answered.  Exit status
-// (fixed interface): 0 every key found, 1 any not found, 2 any temporary
-// failure, 3 any permanent failure or a usage error.
+// input order, each as soon as every earlier one is answered.  Standard
+// input is read as the window of unanswered keys has room (kWindow), so
+// memory stays bounded whatever the input's size.  Exit status (fixed
+// interface): 0 every key found, 1 any not found, 2 any temporary failure,
+// 3 any permanent failure or a usage error.
+#include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -21,6 +25,11 @@ constexpr int kExitFound = 0;
 constexpr int kExitNotFound = 1;
 constexpr int kExitTemp = 2;
 constexpr int kExitPermOrUsage = 3;
+
+constexpr const char* kDefaultConfig = "/etc/onionmx/onionmx.toml";
+// Keys read but not yet printed.  Large enough to keep the DNS client's
+// in-flight limit busy, small enough that memory does not grow with input.
+constexpr std::size_t kWindow = 4096;
 
 // The demo: answers that need no network (local domains and onion
 // recipients), so a newcomer sees every kind of verdict at once.
@@ -52,23 +61,7 @@ int severity(onionmx::Outcome o) {
   return kExitTemp;
 }
 
-// Exit status is the worst verdict: perm > temp > not found > found.
-int combine(int a, int b) { return std::max(a, b); }
-
-void print(const onionmx::Lookup& r, onionmx::Format fmt, bool explain) {
-  const std::string line = r.formatted(fmt);
-  std::fputs(line.c_str(), stdout);
-  std::fputc('\n', stdout);
-  // JSON carries the decision path in its `explain` field.
-  if (explain && fmt != onionmx::Format::Json)
-    for (const auto& e : r.explain) std::printf("  # %s\n", e.c_str());
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Look up the Tor onion service that receives mail for a recipient or domain.",
-               "onionmx-lookup"};
+struct Args {
   std::string format = "text";
   std::string config;
   std::vector<std::string> servers;
@@ -79,89 +72,188 @@ int main(int argc, char** argv) {
   bool demo = false;
   bool version = false;
   std::vector<std::string> keys;
+};
 
-  app.add_option("--format", format, "Answer format")
+void define(CLI::App& app, Args& a) {
+  app.add_option("--format", a.format, "Answer format")
       ->check(CLI::IsMember({"text", "json", "postfix", "opensmtpd"}));
-  app.add_option("--config", config, "Configuration file (default /etc/onionmx/onionmx.toml if it exists)");
-  app.add_option("--server", servers, "DNS server IP[:PORT], repeatable (default: config, else resolv.conf)")
+  app.add_option("--config", a.config,
+                 std::string("Configuration file (default ") + kDefaultConfig + " if it exists)");
+  app.add_option("--server", a.servers,
+                 "DNS server IP[:PORT], repeatable (default: config, else resolv.conf)")
       ->allow_extra_args(false);  // one value per --server, so keys after it stay keys
-  app.add_flag("--tcp", tcp, "Query DNS over TCP only");
-  app.add_option("--dnssec", dnssec, "DNSSEC policy")->check(CLI::IsMember({"off", "prefer", "require"}));
-  app.add_option("--timeout", timeout, "Time budget of one lookup in seconds")->check(CLI::Range(0.1, 60.0));
-  app.add_flag("--explain", explain, "Show the decision path of every answer");
-  app.add_flag("--demo", demo, "Answer a built-in set of example keys (no network, no config)");
-  app.add_flag("--version", version, "Print the version and exit");
-  app.add_option("keys", keys, "Recipient addresses or domains; - reads them from stdin, one per line");
+  app.add_flag("--tcp", a.tcp, "Query DNS over TCP only");
+  app.add_option("--dnssec", a.dnssec, "DNSSEC policy")
+      ->check(CLI::IsMember({"off", "prefer", "require"}));
+  app.add_option("--timeout", a.timeout, "Time budget of one lookup in seconds")
+      ->check(CLI::Range(ONIONMX_TIMEOUT_MIN_MS / 1000.0, ONIONMX_TIMEOUT_MAX_MS / 1000.0));
+  app.add_flag("--explain", a.explain, "Show the decision path of every answer");
+  app.add_flag("--demo", a.demo, "Answer a built-in set of example keys (no network, no config)");
+  app.add_flag("--version", a.version, "Print the version and exit");
+  app.add_option("keys", a.keys,
+                 "Recipient addresses or domains; - reads them from stdin, one per line");
+}
 
+// Library options from the command line; an empty string when valid,
+// else the usage error.
+std::string options_from(Args& a, onionmx::Options& opts) {
+  if (a.demo) {
+    if (!a.keys.empty() || !a.config.empty() || !a.servers.empty())
+      return "--demo takes no keys, --config or --server";
+    opts.config_text = kDemoConfig;
+    a.keys = kDemoKeys;
+  } else {
+    if (a.keys.empty()) return "no keys given (try --help, or --demo)";
+    opts.config_path = a.config.empty() ? kDefaultConfig : a.config;
+    opts.config_optional = a.config.empty();
+  }
+  if (!a.servers.empty()) {
+    std::string csv;
+    for (const auto& s : a.servers) csv += (csv.empty() ? "" : ",") + s;
+    opts.servers = csv;
+  }
+  if (a.tcp) opts.tcp = true;
+  if (a.dnssec == "off") opts.dnssec = onionmx::Dnssec::Off;
+  if (a.dnssec == "prefer") opts.dnssec = onionmx::Dnssec::Prefer;
+  if (a.dnssec == "require") opts.dnssec = onionmx::Dnssec::Require;
+  if (a.timeout > 0) opts.timeout_ms = static_cast<unsigned>(a.timeout * 1000.0 + 0.5);
+  opts.explain = a.explain;
+  opts.log = [](int level, const std::string& msg) {
+    static const char* names[] = {"debug", "info", "warning", "error"};
+    if (level >= ONIONMX_LOG_WARNING)
+      std::fprintf(stderr, "onionmx-lookup: %s: %s\n", names[level & 3], msg.c_str());
+  };
+  return {};
+}
+
+onionmx::Format format_of(const std::string& name) {
+  if (name == "json") return onionmx::Format::Json;
+  if (name == "postfix") return onionmx::Format::Postfix;
+  if (name == "opensmtpd") return onionmx::Format::OpenSmtpd;
+  return onionmx::Format::Text;
+}
+
+// The keys in order: the command line's, with "-" expanded into the lines
+// of standard input, read only when asked for.
+class KeySource {
+ public:
+  explicit KeySource(const std::vector<std::string>& args) : args_(args) {}
+  std::optional<std::string> next() {
+    for (;;) {
+      if (reading_stdin_) {
+        std::string line;
+        if (std::getline(std::cin, line)) {
+          if (!line.empty() && line.back() == '\r') line.pop_back();
+          if (line.empty()) continue;
+          ++from_stdin_;
+          return line;
+        }
+        reading_stdin_ = false;
+      }
+      if (i_ >= args_.size()) return std::nullopt;
+      const std::string& k = args_[i_++];
+      if (k != "-") return k;
+      reading_stdin_ = true;
+      ++dashes_;
+    }
+  }
+  // "-" was given and standard input had no key.
+  bool stdin_empty() const { return dashes_ > 0 && from_stdin_ == 0; }
+
+ private:
+  const std::vector<std::string>& args_;
+  std::size_t i_ = 0;
+  bool reading_stdin_ = false;
+  std::size_t dashes_ = 0;
+  std::size_t from_stdin_ = 0;
+};
+
+// Answers in input order: slot i is printed once slots 0..i-1 were.
+class OrderedPrinter {
+ public:
+  OrderedPrinter(onionmx::Format fmt, bool explain) : fmt_(fmt), explain_(explain) {}
+  std::size_t open() {
+    slots_.emplace_back();
+    return first_ + slots_.size() - 1;
+  }
+  void fill(std::size_t index, onionmx::Lookup r) {
+    slots_[index - first_] = std::move(r);
+    flush();
+  }
+  std::size_t unanswered() const { return slots_.size(); }
+  std::size_t printed() const { return first_; }
+  int exit_code() const { return exit_code_; }
+
+ private:
+  void flush() {
+    while (!slots_.empty() && slots_.front()) {
+      const onionmx::Lookup& r = *slots_.front();
+      std::fputs(r.formatted(fmt_).c_str(), stdout);
+      std::fputc('\n', stdout);
+      // JSON carries the decision path in its `explain` field.
+      if (explain_ && fmt_ != onionmx::Format::Json)
+        for (const auto& e : r.explain) std::printf("  # %s\n", e.c_str());
+      // Exit status is the worst verdict: perm > temp > not found > found.
+      exit_code_ = std::max(exit_code_, severity(r.outcome));
+      slots_.pop_front();
+      ++first_;
+    }
+  }
+  onionmx::Format fmt_;
+  bool explain_;
+  std::deque<std::optional<onionmx::Lookup>> slots_;
+  std::size_t first_ = 0;
+  int exit_code_ = kExitFound;
+};
+
+// Resolves every key with at most kWindow unanswered; returns the exit code.
+int resolve_all(onionmx::Context& ctx, KeySource& keys, OrderedPrinter& out) {
+  while (auto key = keys.next()) {
+    const std::size_t slot = out.open();
+    int rc = ctx.lookup_async(*key, [&out, slot](onionmx::Lookup r) { out.fill(slot, std::move(r)); });
+    if (rc != ONIONMX_OK) {
+      onionmx::Lookup failed;
+      failed.key = *key;
+      failed.status = rc;
+      failed.outcome =
+          onionmx_status_is_temporary(rc) ? onionmx::Outcome::Temp : onionmx::Outcome::Perm;
+      failed.reason = ctx.last_error();
+      out.fill(slot, std::move(failed));
+    }
+    while (out.unanswered() >= kWindow && ctx.run_once() == ONIONMX_OK) {
+    }
+  }
+  ctx.run();
+  std::fflush(stdout);
+  if (out.unanswered() != 0) {
+    std::fprintf(stderr, "onionmx-lookup: %zu lookups did not complete\n", out.unanswered());
+    return kExitTemp;
+  }
+  return out.exit_code();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Look up the Tor onion service that receives mail for a recipient or domain.",
+               "onionmx-lookup"};
+  Args args;
+  define(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitPermOrUsage;
   }
-  if (version) {
+  if (args.version) {
     std::printf("onionmx-lookup %s (library %s)\n", ONIONMX_VERSION_STRING, onionmx_version());
     return 0;
   }
-
   onionmx::Options opts;
-  if (demo) {
-    if (!keys.empty() || !config.empty() || !servers.empty()) {
-      std::fprintf(stderr, "onionmx-lookup: --demo takes no keys, --config or --server\n");
-      return kExitPermOrUsage;
-    }
-    opts.config_text = kDemoConfig;
-    keys = kDemoKeys;
-  } else if (keys.empty()) {
-    std::fprintf(stderr, "onionmx-lookup: no keys given (try --help, or --demo)\n");
+  if (std::string usage = options_from(args, opts); !usage.empty()) {
+    std::fprintf(stderr, "onionmx-lookup: %s\n", usage.c_str());
     return kExitPermOrUsage;
   }
-  if (!demo) {
-    opts.config_path = config.empty() ? "/etc/onionmx/onionmx.toml" : config;
-    opts.config_optional = config.empty();
-  }
-  if (!servers.empty()) {
-    std::string csv;
-    for (const auto& s : servers) csv += (csv.empty() ? "" : ",") + s;
-    opts.servers = csv;
-  }
-  if (tcp) opts.tcp = true;
-  if (dnssec == "off") opts.dnssec = onionmx::Dnssec::Off;
-  if (dnssec == "prefer") opts.dnssec = onionmx::Dnssec::Prefer;
-  if (dnssec == "require") opts.dnssec = onionmx::Dnssec::Require;
-  if (timeout > 0) opts.timeout_ms = static_cast<unsigned>(timeout * 1000.0 + 0.5);
-  opts.explain = explain;
-  opts.log = [](int level, const std::string& msg) {
-    static const char* names[] = {"debug", "info", "warning", "error"};
-    if (level >= ONIONMX_LOG_WARNING)
-      std::fprintf(stderr, "onionmx-lookup: %s: %s\n", names[level & 3], msg.c_str());
-  };
-
-  onionmx::Format fmt = onionmx::Format::Text;
-  if (format == "json") fmt = onionmx::Format::Json;
-  if (format == "postfix") fmt = onionmx::Format::Postfix;
-  if (format == "opensmtpd") fmt = onionmx::Format::OpenSmtpd;
-
-  // Expand "-" into the keys read from stdin, in place.
-  std::vector<std::string> all;
-  for (const auto& k : keys) {
-    if (k != "-") {
-      all.push_back(k);
-      continue;
-    }
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) continue;
-      all.push_back(line);
-    }
-  }
-
-  if (all.empty()) {
-    std::fprintf(stderr, "onionmx-lookup: no keys on standard input\n");
-    return kExitPermOrUsage;
-  }
-
   std::optional<onionmx::Context> ctx;
   try {
     ctx.emplace(opts);
@@ -169,38 +261,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "onionmx-lookup: %s\n", e.what());
     return kExitPermOrUsage;
   }
-
-  std::vector<std::optional<onionmx::Lookup>> results(all.size());
-  std::size_t printed = 0;
-  int exit_code = kExitFound;
-  auto flush_ready = [&] {
-    while (printed < results.size() && results[printed]) {
-      print(*results[printed], fmt, explain);
-      exit_code = combine(exit_code, severity(results[printed]->outcome));
-      results[printed].reset();
-      ++printed;
-    }
-    std::fflush(stdout);
-  };
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    int rc = ctx->lookup_async(all[i], [&, i](onionmx::Lookup r) {
-      results[i] = std::move(r);
-      flush_ready();
-    });
-    if (rc != ONIONMX_OK) {
-      onionmx::Lookup failed;
-      failed.key = all[i];
-      failed.status = rc;
-      failed.outcome = onionmx_status_is_temporary(rc) ? onionmx::Outcome::Temp : onionmx::Outcome::Perm;
-      failed.reason = onionmx_ctx_last_error(ctx->native());
-      results[i] = std::move(failed);
-    }
+  KeySource keys(args.keys);
+  OrderedPrinter out(format_of(args.format), args.explain);
+  const int rc = resolve_all(*ctx, keys, out);
+  if (keys.stdin_empty() && out.printed() == 0) {
+    std::fprintf(stderr, "onionmx-lookup: no keys on standard input\n");
+    return kExitPermOrUsage;
   }
-  ctx->run();
-  flush_ready();
-  if (printed != results.size()) {
-    std::fprintf(stderr, "onionmx-lookup: %zu lookups did not complete\n", results.size() - printed);
-    return kExitTemp;
-  }
-  return demo ? 0 : exit_code;
+  return args.demo ? 0 : rc;
 }

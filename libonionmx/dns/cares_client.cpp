@@ -1,4 +1,4 @@
-#include "dns/cares_source.hpp"
+#include "dns/cares_client.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -13,26 +13,17 @@
 
 namespace onionmx::dns {
 
-const char* dnssec_name(Dnssec d) noexcept {
-  switch (d) {
-    case Dnssec::Off: return "off";
-    case Dnssec::Prefer: return "prefer";
-    case Dnssec::Require: return "require";
-  }
-  return "off";
-}
-
-struct CaresSource::Channel {
+struct CaresClient::Channel {
   ares_channel ch = nullptr;
   ~Channel() {
     if (ch) ares_destroy(ch);
   }
 };
 
-struct CaresSource::Request {
+struct CaresClient::Request {
   std::uint64_t serial = 0;
   source::Query query;
-  source::StepCallback done;
+  source::FetchCallback done;
   std::string qname;  // current owner name (changes when a CNAME is followed)
   int hops = 0;
   std::uint16_t id = 0;
@@ -48,7 +39,7 @@ namespace {
 // c-ares between ares_send and the callback, which always runs exactly once
 // (with ARES_EDESTRUCTION at the latest).
 struct Token {
-  CaresSource* self;
+  CaresClient* self;
   std::uint64_t serial;
 };
 
@@ -59,7 +50,7 @@ std::string ares_failure(int status, int timeouts, const std::string& servers) {
              " timeouts)";
     case ARES_ECONNREFUSED: return "DNS server unreachable: " + servers + " (connection refused)";
     case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION: return "DNS lookup cancelled (shutting down)";
+    case ARES_EDESTRUCTION: return kShutdownReason;
     default: return std::string("DNS error: ") + ares_strerror(status);
   }
 }
@@ -75,20 +66,20 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-CaresSource::CaresSource(event::Loop& loop, DnsConfig cfg, base::LogSink log)
-    : loop_(loop), cfg_(std::move(cfg)), log_(std::move(log)) {
-  rng_ = [](std::uint32_t n) { return crypto::random_uniform_inclusive(n); };
-}
+CaresClient::CaresClient(event::Loop& loop, DnsConfig cfg, base::LogSink log,
+                         const base::Clock& clock)
+    : loop_(loop), cfg_(std::move(cfg)), log_(std::move(log)), clock_(clock) {}
 
-base::Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop, DnsConfig cfg,
-                                                         base::LogSink log) {
+base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop, DnsConfig cfg,
+                                                               base::LogSink log,
+                                                               const base::Clock& clock) {
   static std::once_flag once;
   static int init_status = ARES_SUCCESS;
   std::call_once(once, [] { init_status = ares_library_init(ARES_LIB_INIT_ALL); });
   if (init_status != ARES_SUCCESS)
     return base::fail(base::Status::Internal, std::string("ares_library_init: ") + ares_strerror(init_status));
 
-  std::unique_ptr<CaresSource> self(new CaresSource(loop, std::move(cfg), std::move(log)));
+  std::unique_ptr<CaresClient> self(new CaresClient(loop, std::move(cfg), std::move(log), clock));
   self->channel_ = std::make_unique<Channel>();
   self->ares_timer_ = std::make_unique<event::Timer>(loop, [s = self.get()] {
     s->clear_retired();
@@ -104,7 +95,7 @@ base::Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop
   ares_options o{};
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
   o.sock_state_cb = [](void* data, ares_socket_t fd, int r, int w) {
-    static_cast<CaresSource*>(data)->on_sock_state(static_cast<int>(fd), r != 0, w != 0);
+    static_cast<CaresClient*>(data)->on_sock_state(static_cast<int>(fd), r != 0, w != 0);
   };
   o.sock_state_cb_data = self.get();
   // ARES_FLAG_EDNS + ednspsz: without them c-ares 1.18 reads at most 512
@@ -133,40 +124,35 @@ base::Result<std::unique_ptr<CaresSource>> CaresSource::create(event::Loop& loop
   return self;
 }
 
-CaresSource::~CaresSource() {
+CaresClient::~CaresClient() {
   shutting_down_ = true;
   // Queued lookups never reached c-ares: answer them here.  In-flight ones
   // are answered by ares_destroy (ARES_EDESTRUCTION) through on_answer.
   while (!queue_.empty()) {
     auto serial = queue_.front();
     queue_.pop_front();
-    fail_temp(serial, "DNS lookup cancelled (shutting down)");
+    fail_temp(serial, kShutdownReason);
   }
   channel_.reset();
   // Lookups whose deadline fired are already gone; any left (none expected)
   // are failed so that no caller waits forever.
-  while (!requests_.empty()) fail_temp(requests_.begin()->first, "DNS lookup cancelled (shutting down)");
+  while (!requests_.empty()) fail_temp(requests_.begin()->first, kShutdownReason);
   watches_.clear();
   clear_retired();
 }
 
-void CaresSource::log(base::LogLevel level, const std::string& msg) const {
+void CaresClient::log(base::LogLevel level, const std::string& msg) const {
   if (log_) log_(level, msg);
 }
 
-void CaresSource::lookup(const source::Query& q, source::StepCallback done) {
-  auto refuse = [&](base::Status status, const char* reason) {
-    source::Step step;
-    step.decided = true;
-    step.answer.status = status;
-    step.answer.source = record::Origin::Dns;
-    step.answer.reason = reason;
-    done(std::move(step));
-  };
-  if (shutting_down_) return refuse(base::Status::Temp, "DNS lookup cancelled (shutting down)");
-  // RFC 7686: .onion names never go to DNS, whatever the source order.
-  if (address::is_onion_name(q.domain))
-    return refuse(base::Status::BadData, "onion names are never sent to DNS (RFC 7686)");
+void CaresClient::fetch(const source::Query& q, source::FetchCallback done) {
+  if (shutting_down_) {
+    record::RecordSet set;
+    set.status = base::Status::Temp;
+    set.reason = kShutdownReason;
+    done(std::move(set));
+    return;
+  }
   auto req = std::make_unique<Request>();
   req->serial = next_serial_++;
   req->query = q;
@@ -176,7 +162,7 @@ void CaresSource::lookup(const source::Query& q, source::StepCallback done) {
   requests_.emplace(serial, std::move(req));
   // The budget covers time spent waiting for an in-flight slot too.
   if (deadlines_.empty()) deadline_timer_->arm(cfg_.timeout);
-  deadlines_.emplace_back(std::chrono::steady_clock::now() + cfg_.timeout, serial);
+  deadlines_.emplace_back(clock_.monotonic() + cfg_.timeout, serial);
   if (requests_.size() - queue_.size() > cfg_.max_in_flight) {
     queue_.push_back(serial);
     return;
@@ -184,7 +170,7 @@ void CaresSource::lookup(const source::Query& q, source::StepCallback done) {
   start(serial);
 }
 
-void CaresSource::start(std::uint64_t serial) {
+void CaresClient::start(std::uint64_t serial) {
   auto it = requests_.find(serial);
   if (it == requests_.end()) return;
   Request& r = *it->second;
@@ -192,9 +178,9 @@ void CaresSource::start(std::uint64_t serial) {
   send_query(r);
 }
 
-void CaresSource::on_deadline() {
+void CaresClient::on_deadline() {
   clear_retired();
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.monotonic();
   while (!deadlines_.empty() && deadlines_.front().first <= now) {
     const auto serial = deadlines_.front().second;
     deadlines_.pop_front();
@@ -209,7 +195,7 @@ void CaresSource::on_deadline() {
         deadlines_.front().first - now));
 }
 
-std::uint16_t CaresSource::next_id() {
+std::uint16_t CaresClient::next_id() {
   // Query IDs must be unpredictable (RFC 5452); one getrandom per 256 IDs.
   if (id_pool_used_ + 2 > id_pool_.size()) {
     crypto::random_bytes(id_pool_);
@@ -220,7 +206,7 @@ std::uint16_t CaresSource::next_id() {
   return id;
 }
 
-void CaresSource::send_query(Request& r) {
+void CaresClient::send_query(Request& r) {
   QueryOptions qo;
   qo.udp_payload_size = kUdpPayloadSize;
   qo.dnssec_ok = cfg_.dnssec != Dnssec::Off;
@@ -230,18 +216,19 @@ void CaresSource::send_query(Request& r) {
   if (!q) {
     // The owner name cannot exist in DNS (too long, empty label): nothing
     // can be published there, so this is an answer, not a failure.
-    record::Answer a;
-    a.status = base::Status::NotFound;
-    a.source = record::Origin::Dns;
-    a.reason = "no SRV lookup possible for " + base::printable(r.qname) + ": " + q.error().detail;
-    finish(r.serial, std::move(a));
+    record::RecordSet set;
+    set.status = base::Status::NotFound;
+    set.owner = r.qname;
+    set.ttl = cfg_.max_negative_ttl;
+    set.reason = "no SRV lookup possible for " + base::printable(r.qname) + ": " + q.error().detail;
+    finish(r.serial, std::move(set));
     return;
   }
   if (r.query.explain)
-    r.explain.push_back("dns: query " + r.qname + " IN SRV (dnssec=" + dnssec_name(cfg_.dnssec) +
+    r.explain.push_back("dns: query " + r.qname + " IN SRV (dnssec=" + std::string(dnssec_name(cfg_.dnssec)) +
                         (cfg_.tcp ? ", tcp" : "") + ")");
   auto token = std::make_unique<Token>(Token{this, r.serial});
-  // 1.18.1 ares_send keeps the caller's ID (dns.md §6.4); the callback may
+  // 1.18.1 ares_send keeps the caller's ID (docs/dns-discovery.md); the callback may
   // run before ares_send returns, so `r` must not be touched afterwards.
   ares_send(channel_->ch, q->data(), static_cast<int>(q->size()),
             [](void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
@@ -252,7 +239,7 @@ void CaresSource::send_query(Request& r) {
   arm_timer();
 }
 
-void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
+void CaresClient::on_answer(std::uint64_t serial, int status, int timeouts,
                             const unsigned char* abuf, int alen) {
   auto it = requests_.find(serial);
   if (it == requests_.end()) return;  // deadline already answered it
@@ -263,111 +250,99 @@ void CaresSource::on_answer(std::uint64_t serial, int status, int timeouts,
     return;
   }
   auto msg = parse_message(std::span<const std::uint8_t>(abuf, static_cast<std::size_t>(alen)));
-  if (!msg) {
-    fail_temp(serial, "malformed DNS answer: " + msg.error().detail);
-    return;
-  }
-  if (msg->id != r.id) {
-    fail_temp(serial, "mismatched DNS answer: wrong ID");
-    return;
-  }
+  if (!msg) return fail_temp(serial, "malformed DNS answer: " + msg.error().detail);
+  if (msg->id != r.id) return fail_temp(serial, "mismatched DNS answer: wrong ID");
   SrvAnswer ans = interpret_srv_answer(*msg, r.qname);
-  if (r.query.explain) {
+  if (r.query.explain)
     for (auto& n : ans.notes) r.explain.push_back("dns: " + n);
-  }
   // One CNAME budget for the whole chain: hops inside answers plus re-queries.
   r.hops += static_cast<int>(ans.notes.size());
-  if (r.hops > kMaxCnameHops) {
-    fail_temp(serial, "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " hops");
-    return;
-  }
+  if (r.hops > kMaxCnameHops)
+    return fail_temp(serial, "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " hops");
   r.authenticated = r.authenticated && ans.authenticated && cfg_.dnssec != Dnssec::Off;
 
-  record::Answer a;
-  a.source = record::Origin::Dns;
   switch (ans.kind) {
-    case SrvAnswer::Kind::Failure:
-      fail_temp(serial, ans.reason);
-      return;
+    case SrvAnswer::Kind::Failure: return fail_temp(serial, ans.reason);
     case SrvAnswer::Kind::FollowCname:
       r.ttl_cap = std::min(r.ttl_cap, ans.ttl);
-      if (address::is_onion_name(ans.final_name)) {
-        fail_temp(serial, "CNAME points into .onion; not sent to DNS (RFC 7686)");
-        return;
-      }
+      if (address::is_onion_name(ans.final_name))
+        return fail_temp(serial, "CNAME points into .onion; not sent to DNS (RFC 7686)");
       r.qname = ans.final_name;
-      send_query(r);
-      return;
-    case SrvAnswer::Kind::NoRecords:
-      a.status = base::Status::NotFound;
-      a.ttl = std::min({ans.ttl, r.ttl_cap, cfg_.max_negative_ttl});
-      a.authenticated = r.authenticated;
-      a.reason = ans.reason;
-      if (r.query.explain)
-        r.explain.push_back("dns: " + ans.reason + ", negative TTL " + std::to_string(a.ttl) +
-                            (r.authenticated ? " (authenticated)" : ""));
-      finish(serial, std::move(a));
-      return;
-    case SrvAnswer::Kind::Records: break;
+      return send_query(r);
+    case SrvAnswer::Kind::NoRecords: return on_no_records(r, ans);
+    case SrvAnswer::Kind::Records: return on_records(r, ans);
   }
+}
 
+void CaresClient::on_no_records(Request& r, const SrvAnswer& ans) {
+  record::RecordSet set;
+  set.status = base::Status::NotFound;
+  set.ttl = std::min({ans.ttl, r.ttl_cap, cfg_.max_negative_ttl});
+  set.authenticated = r.authenticated;
+  set.owner = r.qname;
+  set.reason = ans.reason;
+  if (r.query.explain)
+    r.explain.push_back("dns: " + ans.reason + ", negative TTL " + std::to_string(set.ttl) +
+                        (r.authenticated ? " (authenticated)" : ""));
+  finish(r.serial, std::move(set));
+}
+
+void CaresClient::on_records(Request& r, SrvAnswer& ans) {
   const std::uint32_t ttl = std::min({ans.ttl, r.ttl_cap, cfg_.max_ttl});
   if (r.query.explain)
     r.explain.push_back("dns: " + std::to_string(ans.records.size()) + " SRV record(s), TTL " +
                         std::to_string(ttl) + ", AD=" + (ans.authenticated ? "1" : "0"));
-  RouteSelection sel = select_routes(std::move(ans.records), rng_);
+  TargetCheck checked = check_targets(std::move(ans.records));
   if (r.query.explain)
-    for (auto& n : sel.notes) r.explain.push_back("dns: " + n);
-  for (const auto& n : sel.notes)
+    for (auto& n : checked.notes) r.explain.push_back("dns: " + n);
+  for (const auto& n : checked.notes)
     if (n.find(": dropped,") != std::string::npos)
       log(base::LogLevel::Info, "domain " + r.query.domain + ": " + n);
 
-  a.ttl = ttl;
-  a.authenticated = r.authenticated;
-  if (sel.kind != RouteSelection::Kind::Routes) {
-    a.status = base::Status::NotFound;
-    a.ttl = std::min(ttl, cfg_.max_negative_ttl);
-    a.reason = sel.reason;
-    finish(serial, std::move(a));
-    return;
+  record::RecordSet set;
+  set.ttl = ttl;
+  set.authenticated = r.authenticated;
+  set.owner = r.qname;
+  if (checked.kind != TargetCheck::Kind::Routes) {
+    set.status = base::Status::NotFound;
+    set.ttl = std::min(ttl, cfg_.max_negative_ttl);
+    set.reason = std::move(checked.reason);
+    return finish(r.serial, std::move(set));
   }
   if (cfg_.dnssec == Dnssec::Require && !r.authenticated) {
     // A route we cannot authenticate is not used; nor is its absence
     // assumed: the domain does publish an onion, so defer.
-    fail_temp(serial, "SRV answer for " + r.qname +
-                          " is not DNSSEC-authenticated (AD bit clear) and dnssec=require");
-    return;
+    return fail_temp(r.serial, "SRV answer for " + r.qname +
+                                   " is not DNSSEC-authenticated (AD bit clear) and dnssec=require");
   }
-  a.status = base::Status::Ok;
-  a.routes = std::move(sel.routes);
-  a.reason = "SRV " + r.qname;
-  finish(serial, std::move(a));
+  set.status = base::Status::Ok;
+  set.records = std::move(checked.records);
+  finish(r.serial, std::move(set));
 }
 
-std::string CaresSource::lookup_domain(std::uint64_t serial) const {
+void CaresClient::fail_temp(std::uint64_t serial, std::string reason) {
   auto it = requests_.find(serial);
-  return it == requests_.end() ? std::string("?") : it->second->query.domain;
-}
-
-void CaresSource::fail_temp(std::uint64_t serial, std::string reason) {
-  record::Answer a;
-  a.status = base::Status::Temp;
-  a.source = record::Origin::Dns;
-  a.reason = std::move(reason);
+  if (it == requests_.end()) return;
+  record::RecordSet set;
+  set.status = base::Status::Temp;
+  set.owner = it->second->qname;
+  set.reason = std::move(reason);
   // The answer carries the reason to the MTA; the log is for trends.
-  if (!shutting_down_) log(base::LogLevel::Info, "domain " + lookup_domain(serial) + ": " + a.reason);
-  finish(serial, std::move(a));
+  if (!shutting_down_)
+    log(base::LogLevel::Info, "domain " + it->second->query.domain + ": " + set.reason);
+  finish(serial, std::move(set));
 }
 
-void CaresSource::finish(std::uint64_t serial, record::Answer answer) {
+void CaresClient::finish(std::uint64_t serial, record::RecordSet set) {
   auto it = requests_.find(serial);
   if (it == requests_.end()) return;
   std::unique_ptr<Request> r = std::move(it->second);
   requests_.erase(it);
   if (!r->started) queue_.erase(std::remove(queue_.begin(), queue_.end(), serial), queue_.end());
+  set.received = clock_.monotonic();
   if (r->query.explain) {
-    if (answer.status == base::Status::Temp) r->explain.push_back("dns: temporary failure: " + answer.reason);
-    answer.explain.insert(answer.explain.begin(), r->explain.begin(), r->explain.end());
+    if (set.status == base::Status::Temp) r->explain.push_back("dns: temporary failure: " + set.reason);
+    set.explain = std::move(r->explain);
   }
   // Free a slot before the callback, which may start more lookups.
   while (!queue_.empty() && requests_.size() - queue_.size() < cfg_.max_in_flight) {
@@ -375,13 +350,10 @@ void CaresSource::finish(std::uint64_t serial, record::Answer answer) {
     queue_.pop_front();
     start(next);
   }
-  source::Step step;
-  step.decided = true;
-  step.answer = std::move(answer);
-  r->done(std::move(step));
+  r->done(std::move(set));
 }
 
-void CaresSource::on_sock_state(int fd, bool readable, bool writable) {
+void CaresClient::on_sock_state(int fd, bool readable, bool writable) {
   if (auto it = watches_.find(fd); it != watches_.end()) {
     it->second->stop();
     retired_.push_back(std::move(it->second));
@@ -393,17 +365,17 @@ void CaresSource::on_sock_state(int fd, bool readable, bool writable) {
   }
 }
 
-void CaresSource::clear_retired() {
+void CaresClient::clear_retired() {
   retired_.clear();
 }
 
-void CaresSource::on_io(int fd, bool readable, bool writable) {
+void CaresClient::on_io(int fd, bool readable, bool writable) {
   clear_retired();
   ares_process_fd(channel_->ch, readable ? fd : ARES_SOCKET_BAD, writable ? fd : ARES_SOCKET_BAD);
   arm_timer();
 }
 
-void CaresSource::arm_timer() {
+void CaresClient::arm_timer() {
   if (!channel_ || !channel_->ch) return;
   timeval tv{};
   timeval* tvp = ares_timeout(channel_->ch, nullptr, &tv);

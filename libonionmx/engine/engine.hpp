@@ -1,0 +1,99 @@
+// engine.hpp - configuration + overrides -> sources -> resolver, and the
+// atomic reload.  Every front end stands on it: the C API (and through it
+// onionmx-lookup and the MTA glue), later onionmxd and onionmx-table.
+//
+// A generation is one loaded configuration with the sources and resolver
+// built from it.  reload() builds a new generation aside and swaps it in
+// only if everything loaded; a failed reload returns why and leaves the
+// current generation answering.  Lookups already running finish on the
+// generation that started them, which is freed once they have all
+// answered (from the loop, never inside one of its own callbacks).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "base/result.hpp"
+#include "config/config.hpp"
+#include "event/loop.hpp"
+#include "proto/answer_format.hpp"
+#include "record/route.hpp"
+
+namespace onionmx::resolver {
+class Resolver;
+}
+
+namespace onionmx::engine {
+
+// Where the configuration comes from.
+struct ConfigInput {
+  std::optional<std::string> text;  // TOML text, used instead of `path`
+  std::string path;                 // empty: built-in defaults
+  bool optional = false;            // a `path` that does not exist gives the defaults
+};
+
+// Command-line and API overrides, applied over the file on every load.
+struct Overrides {
+  std::optional<std::vector<std::string>> servers;  // checked with config::check_server
+  std::optional<bool> tcp;
+  std::optional<dns::Dnssec> dnssec;
+  std::optional<std::chrono::milliseconds> timeout;  // dns::kMinTimeout..kMaxTimeout
+};
+
+// Loads `input` and applies `ov`: the configuration a generation uses.
+[[nodiscard]] base::Result<config::Config> load(const ConfigInput& input, const Overrides& ov);
+
+class Engine {
+ public:
+  // The answer and the answer style of the generation that produced it.
+  using Callback =
+      std::function<void(record::Answer, const std::shared_ptr<const proto::AnswerStyle>&)>;
+
+  [[nodiscard]] static base::Result<std::unique_ptr<Engine>> create(
+      event::Loop& loop, ConfigInput input, Overrides ov, base::LogSink log,
+      const base::Clock& clock = base::SystemClock::instance());
+  // Pending lookups complete with a temporary failure.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Re-reads the configuration (same input and overrides); atomic.
+  [[nodiscard]] base::Result<void> reload();
+
+  // `done` runs exactly once: at once for answers that need no network,
+  // else from the event loop.
+  void resolve(std::string_view key, bool explain, Callback done);
+
+  // Lookups not yet answered, over every generation.
+  std::size_t pending() const noexcept;
+  const config::Config& config() const noexcept;
+  // 1 for the first configuration, +1 per successful reload.
+  std::uint64_t generation() const noexcept { return generation_; }
+
+ private:
+  struct Generation;
+  Engine(event::Loop& loop, ConfigInput input, Overrides ov, base::LogSink log,
+         const base::Clock& clock);
+  [[nodiscard]] base::Result<std::unique_ptr<Generation>> build() const;
+  void reap();
+
+  event::Loop& loop_;
+  ConfigInput input_;
+  Overrides overrides_;
+  base::LogSink log_;
+  const base::Clock& clock_;
+  std::unique_ptr<Generation> current_;
+  std::vector<std::unique_ptr<Generation>> retired_;
+  std::unique_ptr<event::Timer> reaper_;
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace onionmx::engine
