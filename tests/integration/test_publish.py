@@ -262,6 +262,22 @@ class PublishTests:
         self.assertIn("ANY TSIG hmac-sha256.", p.stdout)
         self.assertEqual(axfr(self.srv.port), before)
 
+    def test_06_hs_dir(self):
+        # tests/data/hs_v1 is tor's layout for V1 (hostname + public key file).
+        hs = os.path.join(REPO, "tests", "data", "hs_v1")
+        a = run([PUBLISH, "records", "--hs-dir", hs, "mail.pub.test"])
+        b = run([PUBLISH, "records", "--onion", dh.V1, "mail.pub.test"])
+        self.assertRc(a, EXIT_OK)
+        self.assertEqual(a.stdout, b.stdout)
+        p = run([PUBLISH, "update", "--server", self.server, "--tsig", f"{KEY[0]}:{KEY[2]}",
+                 "--hs-dir", hs, "--zone", ZONE, "hs.pub.test"])
+        self.assertRc(p, EXIT_OK)
+        ok = run([PUBLISH, "check", "--server", self.server, "--hs-dir", hs, "hs.pub.test"])
+        self.assertRc(ok, EXIT_OK)
+        missing = run([PUBLISH, "records", "--hs-dir", os.path.join(self.workdir, "nope"), "x.test"])
+        self.assertRc(missing, EXIT_USAGE)
+        self.assertIn("--hs-dir", missing.stderr)
+
     def test_16_bad_inputs_are_usage_errors(self):
         bad_onion = "boqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion"
         cases = [
