@@ -164,6 +164,8 @@ base::Result<ResourceRecord> read_rr(Reader& rd) {
   return rr;
 }
 
+}  // namespace
+
 base::Result<std::vector<std::uint8_t>> encode_name(std::string_view name) {
   std::vector<std::uint8_t> out;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
@@ -184,6 +186,8 @@ base::Result<std::vector<std::uint8_t>> encode_name(std::string_view name) {
   if (out.size() > kMaxWireName) return base::fail(base::Status::Inval, "name longer than 255 bytes");
   return out;
 }
+
+namespace {
 
 void put16(std::vector<std::uint8_t>& v, std::uint16_t x) {
   v.push_back(static_cast<std::uint8_t>(x >> 8));

@@ -77,6 +77,11 @@ struct Message {
   std::vector<ResourceRecord> additional;
 };
 
+// Uncompressed wire form of a presentation name (with or without the
+// trailing dot; bytes copied as given, so fold case first for canonical
+// form).  Inval for empty labels, labels over 63 bytes, names over 255 bytes.
+[[nodiscard]] base::Result<std::vector<std::uint8_t>> encode_name(std::string_view name);
+
 // Parses the header, the questions and every RR.  BadData with a precise
 // reason for anything truncated, out of bounds or malformed.
 [[nodiscard]] base::Result<Message> parse_message(std::span<const std::uint8_t> wire);

@@ -597,10 +597,13 @@ def sign_zone(workdir, zone, corrupt_owner=None):
 class KnotServer:
     """knotd serving {origin: zone text} from workdir/<name>/ on a free port."""
 
-    def __init__(self, workdir, zones, name="knot", serials=None):
+    def __init__(self, workdir, zones, name="knot", serials=None, tsig_keys=None):
         self.dir = os.path.join(workdir, name)
         self.zones = zones              # origin -> text
         self.serials = serials or {}    # origin -> serial, for readiness
+        # name -> (algorithm, base64 secret): keys allowed to UPDATE every
+        # zone (RFC 2136); transfers are then open to 127.0.0.1 too.
+        self.tsig_keys = tsig_keys or {}
         self.port = None
         self.proc = None
         self.sock = os.path.join(self.dir, "knot.sock")
@@ -612,7 +615,17 @@ class KnotServer:
         for origin, text in self.zones.items():
             with open(os.path.join(self.dir, origin + ".zone"), "w") as f:
                 f.write(text)
-            zone_cfg.append(f"  - domain: {origin}\n    file: {origin}.zone\n")
+            acl = "    acl: [onionmx-update, local-transfer]\n" if self.tsig_keys else ""
+            zone_cfg.append(f"  - domain: {origin}\n    file: {origin}.zone\n{acl}")
+        keys = acls = ""
+        if self.tsig_keys:
+            keys = "key:\n" + "".join(f"  - id: {k}\n    algorithm: {a}\n    secret: {sec}\n"
+                                      for k, (a, sec) in self.tsig_keys.items())
+            acls = ("acl:\n  - id: onionmx-update\n"
+                    f"    key: [{', '.join(self.tsig_keys)}]\n    action: update\n"
+                    "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n")
+        # Dynamic updates need the journal (dns.md §7.6).
+        journal = "changes" if self.tsig_keys else "none"
         with open(self.conf, "w") as f:
             f.write(f"""server:
     rundir: {self.dir}
@@ -622,7 +635,7 @@ class KnotServer:
     background-workers: 1
 control:
     listen: {self.sock}
-log:
+{keys}{acls}log:
   - target: {self.dir}/knot.log
     any: info
 database:
@@ -641,7 +654,7 @@ template:
     storage: {self.dir}
     zonefile-sync: -1
     zonefile-load: whole
-    journal-content: none
+    journal-content: {journal}
     global-module: mod-stats/counters
 zone:
 {''.join(zone_cfg)}""")
@@ -707,6 +720,77 @@ zone:
             "udp": s.get("mod-stats.request-protocol[udp4]", 0),
             "tcp": s.get("mod-stats.request-protocol[tcp4]", 0),
         }
+
+
+class BindServer:
+    """BIND 9 `named` as primary for {origin: zone text}, in the foreground
+    (-g) from workdir/<name>/ on a free port of 127.0.0.1, each zone open to
+    RFC 2136 updates signed with one of tsig_keys (name -> (algorithm,
+    base64 secret)) and to AXFR from anywhere (dns.md §7.5)."""
+
+    def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None):
+        self.dir = os.path.join(workdir, name)
+        self.zones, self.tsig_keys = zones, tsig_keys
+        # key -> update-policy rule after "grant <key>"; default "zonesub ANY".
+        self.grants = grants or {}
+        self.serials = serials or {}
+        self.port = None
+        self.proc = None
+        self.conf = os.path.join(self.dir, "named.conf")
+
+    def _write(self):
+        os.makedirs(self.dir, exist_ok=True)
+        keys = "".join(f'key "{k}" {{ algorithm {a}; secret "{sec}"; }};\n'
+                       for k, (a, sec) in self.tsig_keys.items())
+        grants = " ".join(f"grant {k} {self.grants.get(k, 'zonesub ANY')};" for k in self.tsig_keys)
+        zones = ""
+        for origin, text in self.zones.items():
+            with open(os.path.join(self.dir, origin + ".db"), "w") as f:
+                f.write(text)
+            zones += (f'zone "{origin}" {{ type primary; file "{origin}.db"; '
+                      f"update-policy {{ {grants} }}; allow-transfer {{ any; }}; }};\n")
+        with open(self.conf, "w") as f:
+            f.write(f"""{keys}options {{
+    directory "{self.dir}";
+    pid-file "{self.dir}/named.pid";
+    session-keyfile "{self.dir}/session.key";
+    managed-keys-directory "{self.dir}";
+    listen-on port {self.port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+}};
+controls {{ }};
+{zones}""")
+
+    def start(self, attempts=5, ready_s=20.0):
+        last = None
+        for _ in range(attempts):
+            self.port = free_port()
+            self._write()
+            chk = subprocess.run(["named-checkconf", self.conf], capture_output=True, text=True)
+            if chk.returncode != 0:
+                raise RuntimeError(f"named-checkconf: {chk.stdout}{chk.stderr}")
+            self.proc = ManagedProcess(["named", "-g", "-n", "1", "-c", self.conf], self.dir,
+                                       os.path.join(self.dir, "named.out"))
+            try:
+                for origin in self.zones:
+                    serial = self.serials.get(origin)
+                    if serial is None:
+                        pred = (lambda o=origin: dns_query(self.port, o, TYPE_SOA, timeout=0.5).aa)
+                    else:
+                        pred = (lambda o=origin, s=serial: _soa_serial_is(self.port, o, s))
+                    wait_until(pred, ready_s, f"named {origin}@{self.port}", self.proc)
+                return self
+            except (RuntimeError, TimeoutError) as e:
+                last = f"{e}\n{self.proc.log_tail()}"
+                self.proc.stop()
+        raise RuntimeError(f"named did not start: {last}")
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
 
 
 class UnboundServer:
