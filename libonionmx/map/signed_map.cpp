@@ -1,0 +1,201 @@
+#include "map/signed_map.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace onionmx::map {
+namespace {
+
+using base::fail;
+using base::Status;
+
+std::string errno_text() { return std::strerror(errno); }
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+class FileRollback : public Rollback {
+ public:
+  explicit FileRollback(std::string dir) : dir_(std::move(dir)) {}
+  base::Result<std::optional<std::uint64_t>> last_serial(const crypto::KeyId& id) override {
+    return read_serial_state(dir_, id);
+  }
+
+ private:
+  std::string dir_;
+};
+
+std::string state_path(const std::string& dir, const crypto::KeyId& id) {
+  return dir + "/map-serial-" + crypto::key_id_hex(id);
+}
+
+}  // namespace
+
+base::Result<std::string> read_whole_file(const std::string& path, std::size_t max_bytes) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return fail(Status::Io, "cannot open " + path + ": " + errno_text());
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return fail(Status::Io, "cannot stat " + path + ": " + errno_text());
+  if (!S_ISREG(st.st_mode)) return fail(Status::Io, path + ": not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    return fail(Status::BadData, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::read(f.fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(Status::Io, "cannot read " + path + ": " + errno_text());
+    if (n == 0) break;  // shrank while reading
+    got += static_cast<std::size_t>(n);
+  }
+  data.resize(got);
+  return data;
+}
+
+base::Result<std::optional<std::uint64_t>> read_serial_state(const std::string& dir,
+                                                             const crypto::KeyId& id) {
+  const std::string path = state_path(dir, id);
+  if (::access(path.c_str(), F_OK) != 0) {
+    if (errno == ENOENT) return std::optional<std::uint64_t>{};
+    return fail(Status::Io, "cannot access " + path + ": " + errno_text());
+  }
+  auto text = read_whole_file(path, 64);
+  if (!text) return fail(text.error());
+  std::string_view s = *text;
+  if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  if (s.empty() || s.size() > 20)
+    return fail(Status::Io, path + ": corrupt rollback state (expected a decimal serial)");
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9')
+      return fail(Status::Io, path + ": corrupt rollback state (expected a decimal serial)");
+    const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return fail(Status::Io, path + ": corrupt rollback state");
+    v = v * 10 + d;
+  }
+  return std::optional<std::uint64_t>{v};
+}
+
+base::Result<void> write_serial_state(const std::string& dir, const crypto::KeyId& id,
+                                      std::uint64_t serial) {
+  const std::string path = state_path(dir, id);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string text = std::to_string(serial) + "\n";
+  {
+    Fd f;
+    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f.fd < 0) return fail(Status::Io, "cannot create " + tmp + ": " + errno_text());
+    if (::write(f.fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(f.fd) != 0) {
+      const std::string why = errno_text();
+      ::unlink(tmp.c_str());
+      return fail(Status::Io, "cannot write " + tmp + ": " + why);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlink(tmp.c_str());
+    return fail(Status::Io, "cannot rename " + tmp + " to " + path + ": " + why);
+  }
+  // The rename itself must reach the disk before the map is used.
+  Fd d;
+  d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d.fd < 0 || ::fsync(d.fd) != 0)
+    return fail(Status::Io, "cannot fsync directory " + dir + ": " + errno_text());
+  return {};
+}
+
+base::Result<LoadedMap> verify_map(std::string_view map_bytes,
+                                   std::optional<std::string_view> signature,
+                                   const LoadOptions& options, Rollback* rollback) {
+  LoadedMap out;
+  const crypto::MinisignPublicKey* key = nullptr;
+  crypto::MinisignSignature sig;
+  if (!signature) {
+    if (!options.allow_unsigned)
+      return fail(Status::BadSig, "missing signature file (MAP.minisig) and unsigned maps are "
+                                  "not allowed");
+    out.warnings.push_back("map is not signed (allowed for local maps only)");
+  } else {
+    auto parsed = crypto::parse_minisign_signature(*signature);
+    if (!parsed) return fail(Status::BadSig, "bad signature file: " + parsed.error().detail);
+    sig = std::move(*parsed);
+    for (const auto& k : options.trusted_keys)
+      if (k.key_id == sig.key_id) key = &k;
+    if (!key) {
+      std::string trusted;
+      for (const auto& k : options.trusted_keys)
+        trusted += (trusted.empty() ? "" : ", ") + crypto::key_id_hex(k.key_id);
+      return fail(Status::BadSig, "map signed by untrusted key " + crypto::key_id_hex(sig.key_id) +
+                                      " (trusted: " + (trusted.empty() ? "none" : trusted) + ")");
+    }
+    auto ok = crypto::verify_minisign(
+        *key, sig,
+        std::span(reinterpret_cast<const std::uint8_t*>(map_bytes.data()), map_bytes.size()));
+    if (!ok) return fail(ok.error());
+    out.signer = key->key_id;
+    out.trusted_comment = sig.trusted_comment;
+  }
+  auto parsed = parse_map(map_bytes, options.parse);
+  if (!parsed) return fail(Status::BadData, "invalid map: " + parsed.error().detail);
+  out.map = std::move(*parsed);
+  if (auto exp = out.map.expires(); exp && options.now >= *exp)
+    return fail(Status::BadData, "map expired at " + format_rfc3339(*exp) + " (serial " +
+                                     std::to_string(out.map.serial()) + ")");
+  if (out.signer) {
+    if (rollback) {
+      auto last = rollback->last_serial(*out.signer);
+      if (!last) return fail(last.error());
+      if (*last && out.map.serial() < **last)
+        return fail(Status::BadSig, "rollback refused: serial " + std::to_string(out.map.serial()) +
+                                        " is lower than serial " + std::to_string(**last) +
+                                        " already accepted from key " +
+                                        crypto::key_id_hex(*out.signer));
+    } else {
+      out.warnings.push_back("no state directory: rollback protection disabled");
+    }
+  }
+  return out;
+}
+
+base::Result<LoadedMap> load_signed_map(const std::string& path, const LoadOptions& options) {
+  auto bytes = read_whole_file(path, kMaxMapBytes);
+  if (!bytes) return fail(bytes.error());
+  const std::string sig_path = path + ".minisig";
+  std::optional<std::string> sig_text;
+  if (::access(sig_path.c_str(), F_OK) == 0) {
+    auto s = read_whole_file(sig_path, 8192);
+    if (!s) return fail(Status::BadSig, "bad signature file: " + s.error().detail);
+    sig_text = std::move(*s);
+  } else if (errno != ENOENT) {
+    return fail(Status::Io, "cannot access " + sig_path + ": " + errno_text());
+  } else if (!options.allow_unsigned) {
+    return fail(Status::BadSig, "missing signature file " + sig_path);
+  }
+  std::optional<FileRollback> rb;
+  if (!options.state_dir.empty()) rb.emplace(options.state_dir);
+  auto loaded = verify_map(*bytes, sig_text ? std::optional<std::string_view>(*sig_text)
+                                            : std::nullopt,
+                           options, rb ? &*rb : nullptr);
+  bytes->clear();
+  bytes->shrink_to_fit();
+  if (!loaded) return loaded;
+  if (loaded->signer && rb) {
+    auto last = read_serial_state(options.state_dir, *loaded->signer);
+    if (!last) return fail(last.error());
+    if (!*last || **last != loaded->map.serial())
+      ONIONMX_TRY(write_serial_state(options.state_dir, *loaded->signer, loaded->map.serial()));
+  }
+  return loaded;
+}
+
+}  // namespace onionmx::map
