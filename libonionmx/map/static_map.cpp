@@ -104,7 +104,14 @@ std::string format_rfc3339(std::int64_t t) {
 // each onion into the intern table.
 class MapBuilder : public nlohmann::json_sax<json> {
  public:
-  explicit MapBuilder(const ParseOptions& o) : options_(o) { map_.table_.assign(1024, 0); }
+  // size_hint: the document's length; about 60 bytes or more per entry.
+  MapBuilder(const ParseOptions& o, std::size_t size_hint) : options_(o) {
+    std::size_t table = 1024;
+    while (table < size_hint / 30) table *= 2;
+    map_.table_.assign(table, 0);
+    map_.entries_.reserve(size_hint / 60);
+    map_.arena_.reserve(size_hint / 4);
+  }
 
   // --- SAX interface ---
   bool null() override { return type_error("null"); }
@@ -207,10 +214,13 @@ class MapBuilder : public nlohmann::json_sax<json> {
         return fatal("top-level key \"" + k + "\" appears twice");
       seen_top_.push_back(k);
     } else if (ctx_ == Ctx::Entries) {
-      entry_key_ = base::ascii_lowercase(k);
+      // In place, reusing entry_key_'s buffer: a million keys, no allocation each.
+      for (char& c : k) c = base::ascii_lower(c);
+      entry_key_.assign(k);
       routes_.clear();
       entry_ok_ = true;
       ++entry_number_;
+      return true;
     } else if (ctx_ == Ctx::RouteObject) {
       if (k != "onion" && k != "port" && k != "priority")
         return entry_error("unknown route key \"" + base::printable(k) + "\"");
@@ -299,15 +309,17 @@ class MapBuilder : public nlohmann::json_sax<json> {
   }
 
   void add_route(std::string_view onion_in, std::uint16_t port, std::uint16_t priority) {
-    std::string onion = base::ascii_lowercase(onion_in);
-    if (!onion.empty() && onion.back() == '.') onion.pop_back();
-    auto [it, inserted] = onion_ids_.try_emplace(std::move(onion),
-                                                 static_cast<std::uint32_t>(onions_.size()));
-    if (inserted) {
-      onions_.push_back(&it->first);
-      onion_first_use_.push_back(entry_number_);
-      onion_first_key_.push_back(entry_key_);
+    onion_buf_.assign(onion_in);
+    for (char& c : onion_buf_) c = base::ascii_lower(c);
+    if (!onion_buf_.empty() && onion_buf_.back() == '.') onion_buf_.pop_back();
+    if (auto found = onion_ids_.find(onion_buf_); found != onion_ids_.end()) {
+      routes_.push_back(PackedRoute{found->second, port, priority});
+      return;
     }
+    auto [it, inserted] =
+        onion_ids_.emplace(onion_buf_, static_cast<std::uint32_t>(onions_.size()));
+    onions_.push_back(&it->first);
+    onion_first_key_.push_back(entry_key_);
     routes_.push_back(PackedRoute{it->second, port, priority});
   }
 
@@ -337,10 +349,14 @@ class MapBuilder : public nlohmann::json_sax<json> {
                      [](const PackedRoute& a, const PackedRoute& b) {
                        return a.priority < b.priority;
                      });
-    std::string packed(routes_.size() * sizeof(PackedRoute), '\0');
-    std::memcpy(packed.data(), routes_.data(), packed.size());
-    auto [sit, sinserted] =
-        set_ids_.try_emplace(std::move(packed), static_cast<std::uint32_t>(sets_.size()));
+    packed_.resize(routes_.size() * sizeof(PackedRoute));
+    std::memcpy(packed_.data(), routes_.data(), packed_.size());
+    auto sit = set_ids_.find(packed_);
+    bool sinserted = false;
+    if (sit == set_ids_.end()) {
+      sit = set_ids_.emplace(packed_, static_cast<std::uint32_t>(sets_.size())).first;
+      sinserted = true;
+    }
     if (sinserted) sets_.push_back(routes_);
     const std::uint32_t set = sit->second;
 
@@ -442,8 +458,9 @@ class MapBuilder : public nlohmann::json_sax<json> {
   std::uint16_t route_port_ = 25, route_priority_ = 0;
   std::unordered_map<std::string, std::uint32_t> onion_ids_;
   std::vector<const std::string*> onions_;
-  std::vector<std::size_t> onion_first_use_;
+  std::string onion_buf_;
   std::vector<std::string> onion_first_key_;
+  std::string packed_;
   std::unordered_map<std::string, std::uint32_t> set_ids_;
   std::vector<std::vector<PackedRoute>> sets_;
   std::vector<std::string> problems_;
@@ -498,7 +515,7 @@ std::size_t StaticMap::memory_bytes() const noexcept {
 }
 
 base::Result<StaticMap> parse_map(std::string_view text, const ParseOptions& options) {
-  MapBuilder builder(options);
+  MapBuilder builder(options, text.size());
   try {
     json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json, true);
   } catch (const json::exception& e) {
