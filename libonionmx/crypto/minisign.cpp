@@ -1,10 +1,10 @@
 #include "crypto/minisign.hpp"
 
+#include <sodium.h>
+
 #include <cstring>
 #include <utility>
 #include <vector>
-
-#include <sodium.h>
 
 #include "crypto/crypto.hpp"
 

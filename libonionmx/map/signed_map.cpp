@@ -43,7 +43,7 @@ base::Result<std::string> read_whole_file(const std::string& path, std::size_t m
   Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0) return fail(Status::Io, "cannot open " + path + ": " + errno_text());
-  struct stat st {};
+  struct stat st{};
   if (::fstat(f.fd, &st) != 0) return fail(Status::Io, "cannot stat " + path + ": " + errno_text());
   if (!S_ISREG(st.st_mode)) return fail(Status::Io, path + ": not a regular file");
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
@@ -122,8 +122,9 @@ base::Result<LoadedMap> verify_map(std::string_view map_bytes,
   crypto::MinisignSignature sig;
   if (!signature) {
     if (!options.allow_unsigned)
-      return fail(Status::BadSig, "missing signature file (MAP.minisig) and unsigned maps are "
-                                  "not allowed");
+      return fail(Status::BadSig,
+                  "missing signature file (MAP.minisig) and unsigned maps are "
+                  "not allowed");
     out.warnings.push_back("map is not signed (allowed for local maps only)");
   } else {
     auto parsed = crypto::parse_minisign_signature(*signature);
@@ -183,9 +184,9 @@ base::Result<LoadedMap> load_signed_map(const std::string& path, const LoadOptio
   }
   std::optional<FileRollback> rb;
   if (!options.state_dir.empty()) rb.emplace(options.state_dir);
-  auto loaded = verify_map(*bytes, sig_text ? std::optional<std::string_view>(*sig_text)
-                                            : std::nullopt,
-                           options, rb ? &*rb : nullptr);
+  auto loaded =
+      verify_map(*bytes, sig_text ? std::optional<std::string_view>(*sig_text) : std::nullopt,
+                 options, rb ? &*rb : nullptr);
   bytes->clear();
   bytes->shrink_to_fit();
   if (!loaded) return loaded;

@@ -51,8 +51,7 @@ struct Rollback {
 };
 [[nodiscard]] base::Result<LoadedMap> verify_map(std::string_view map_bytes,
                                                  std::optional<std::string_view> signature,
-                                                 const LoadOptions& options,
-                                                 Rollback* rollback);
+                                                 const LoadOptions& options, Rollback* rollback);
 
 // Reads `path` and `path + ".minisig"`, verifies, and records the serial.
 // Errors: Io (unreadable file or state), BadSig (missing/bad signature,
@@ -64,8 +63,7 @@ struct Rollback {
 [[nodiscard]] base::Result<std::optional<std::uint64_t>> read_serial_state(
     const std::string& state_dir, const crypto::KeyId& id);
 [[nodiscard]] base::Result<void> write_serial_state(const std::string& state_dir,
-                                                    const crypto::KeyId& id,
-                                                    std::uint64_t serial);
+                                                    const crypto::KeyId& id, std::uint64_t serial);
 
 // Reads a whole file of at most max_bytes (sized by fstat, no zero-filled
 // over-allocation).

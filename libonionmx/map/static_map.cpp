@@ -4,11 +4,10 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "address/domain.hpp"
 #include "address/onion_address.hpp"
@@ -53,8 +52,7 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     return v;
   };
   if (s.size() != 20 && s.size() != 25) return std::nullopt;
-  if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-      s[16] != ':')
+  if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
     return std::nullopt;
   auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
        se = num(17, 2);
@@ -165,7 +163,8 @@ class MapBuilder : public nlohmann::json_sax<json> {
         }
         if (key_ == "expires") {
           auto t = parse_rfc3339(s);
-          if (!t) return fatal("\"expires\" is not an RFC 3339 date-time (" + base::printable(s) + ")");
+          if (!t)
+            return fatal("\"expires\" is not an RFC 3339 date-time (" + base::printable(s) + ")");
           map_.expires_ = *t;
           return true;
         }
@@ -181,12 +180,15 @@ class MapBuilder : public nlohmann::json_sax<json> {
           return true;
         }
         return type_error("a string");
-      default: return type_error("a string");
+      default:
+        return type_error("a string");
     }
   }
   bool start_object(std::size_t) override {
     switch (ctx_) {
-      case Ctx::Start: ctx_ = Ctx::Top; return true;
+      case Ctx::Start:
+        ctx_ = Ctx::Top;
+        return true;
       case Ctx::Top:
         if (key_ != "entries") return type_error("an object");
         if (seen_entries_) return fatal("\"entries\" appears twice");
@@ -201,12 +203,13 @@ class MapBuilder : public nlohmann::json_sax<json> {
         route_priority_ = 0;
         key_.clear();
         return true;
-      default: return type_error("an object");
+      default:
+        return type_error("an object");
     }
   }
   bool key(string_t& k) override {
     if (ctx_ == Ctx::Top) {
-      static constexpr std::array<std::string_view, 6> kKeys = {"format", "version", "serial",
+      static constexpr std::array<std::string_view, 6> kKeys = {"format",  "version", "serial",
                                                                 "expires", "entries", "comment"};
       if (std::find(kKeys.begin(), kKeys.end(), k) == kKeys.end())
         return fatal("unknown top-level key \"" + base::printable(k) + "\"");
@@ -230,14 +233,19 @@ class MapBuilder : public nlohmann::json_sax<json> {
   }
   bool end_object() override {
     switch (ctx_) {
-      case Ctx::Top: ctx_ = Ctx::Done; return true;
-      case Ctx::Entries: ctx_ = Ctx::Top; return true;
+      case Ctx::Top:
+        ctx_ = Ctx::Done;
+        return true;
+      case Ctx::Entries:
+        ctx_ = Ctx::Top;
+        return true;
       case Ctx::RouteObject:
         ctx_ = Ctx::RouteList;
         if (!route_has_onion_) return entry_error("route without \"onion\"");
         add_route(route_onion_, route_port_, route_priority_);
         return true;
-      default: return fatal("unexpected end of object");
+      default:
+        return fatal("unexpected end of object");
     }
   }
   bool start_array(std::size_t) override {
@@ -290,15 +298,23 @@ class MapBuilder : public nlohmann::json_sax<json> {
   bool type_error(const char* what) {
     std::string where;
     switch (ctx_) {
-      case Ctx::Start: where = "document"; break;
-      case Ctx::Top: where = "top-level key \"" + base::printable(key_) + "\""; break;
-      case Ctx::Entries: where = "entry \"" + base::printable(entry_key_) + "\""; break;
+      case Ctx::Start:
+        where = "document";
+        break;
+      case Ctx::Top:
+        where = "top-level key \"" + base::printable(key_) + "\"";
+        break;
+      case Ctx::Entries:
+        where = "entry \"" + base::printable(entry_key_) + "\"";
+        break;
       case Ctx::RouteList:
       case Ctx::RouteObject:
         where = "entry \"" + base::printable(entry_key_) + "\" route " +
                 std::to_string(routes_.size() + 1);
         break;
-      case Ctx::Done: where = "after the document"; break;
+      case Ctx::Done:
+        where = "after the document";
+        break;
     }
     return fatal(where + ": unexpected " + what);
   }
@@ -345,10 +361,9 @@ class MapBuilder : public nlohmann::json_sax<json> {
       return;
     }
     // Same priority order the lookup returns; stable for equal priorities.
-    std::stable_sort(routes_.begin(), routes_.end(),
-                     [](const PackedRoute& a, const PackedRoute& b) {
-                       return a.priority < b.priority;
-                     });
+    std::stable_sort(
+        routes_.begin(), routes_.end(),
+        [](const PackedRoute& a, const PackedRoute& b) { return a.priority < b.priority; });
     packed_.resize(routes_.size() * sizeof(PackedRoute));
     std::memcpy(packed_.data(), routes_.data(), packed_.size());
     auto sit = set_ids_.find(packed_);
@@ -362,7 +377,8 @@ class MapBuilder : public nlohmann::json_sax<json> {
 
     const std::size_t h = hash_key(key);
     if (const auto* existing = map_.find_key(key, h)) {
-      if (existing->set != set) entry_error("conflicting duplicate (another entry has other routes)");
+      if (existing->set != set)
+        entry_error("conflicting duplicate (another entry has other routes)");
       return;  // an identical duplicate changes nothing
     }
     if (map_.arena_.size() + key.size() > UINT32_MAX) {

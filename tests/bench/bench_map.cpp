@@ -23,13 +23,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "address/onion_address.hpp"
 #include "base/base32.hpp"
@@ -71,8 +70,9 @@ std::vector<std::string> make_onions(std::size_t k) {
 
 int generate(const std::string& dir, std::size_t n, std::size_t k) {
   auto onions = make_onions(k);
-  std::string text = "{\"format\": \"onionmx-map\", \"version\": 1, \"serial\": 1, "
-                     "\"expires\": \"2099-01-01T00:00:00Z\", \"entries\": {\n";
+  std::string text =
+      "{\"format\": \"onionmx-map\", \"version\": 1, \"serial\": 1, "
+      "\"expires\": \"2099-01-01T00:00:00Z\", \"entries\": {\n";
   text.reserve(n * 96);
   for (std::size_t i = 0; i < n; ++i) {
     text += "\"" + domain_name(i) + "\": [\"" + onions[i % k] + "\"]";
@@ -81,8 +81,8 @@ int generate(const std::string& dir, std::size_t n, std::size_t k) {
   text += "}}\n";
   auto key = crypto::minisign_generate_key();
   auto sig = crypto::minisign_sign(
-      key, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
-      "bench", "bench");
+      key, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), "bench",
+      "bench");
   std::ofstream(dir + "/map.json", std::ios::binary) << text;
   std::ofstream(dir + "/map.json.minisig", std::ios::binary) << *sig;
   std::ofstream(dir + "/key.pub", std::ios::binary)
@@ -131,12 +131,13 @@ int main(int argc, char** argv) {
   const auto& m = loaded->map;
   std::printf("load+verify+index (%u threads): %.3f s  [goal <= 3 s]\n",
               std::thread::hardware_concurrency(), load_s);
-  std::printf("peak RSS %.1f MB (before %.1f MB): %.0f B/entry peak; resident after load "
-              "%.0f B/entry [goal <= 200]; index estimate %.0f B/entry\n",
-              static_cast<double>(hwm1) / 1024, static_cast<double>(hwm0) / 1024,
-              static_cast<double>(hwm1 - rss0) * 1024 / static_cast<double>(n),
-              static_cast<double>(rss1 - rss0) * 1024 / static_cast<double>(n),
-              static_cast<double>(m.memory_bytes()) / static_cast<double>(n));
+  std::printf(
+      "peak RSS %.1f MB (before %.1f MB): %.0f B/entry peak; resident after load "
+      "%.0f B/entry [goal <= 200]; index estimate %.0f B/entry\n",
+      static_cast<double>(hwm1) / 1024, static_cast<double>(hwm0) / 1024,
+      static_cast<double>(hwm1 - rss0) * 1024 / static_cast<double>(n),
+      static_cast<double>(rss1 - rss0) * 1024 / static_cast<double>(n),
+      static_cast<double>(m.memory_bytes()) / static_cast<double>(n));
 
   // Lookups on one thread.
   std::vector<std::string> hits, subs, misses;
@@ -171,19 +172,22 @@ int main(int argc, char** argv) {
     plain.emplace(std::string(key), routes.front().onion);
   });
   const double plain_build_s = seconds_since(t0);
-  auto [plain_hit, ph] = rate(hits, [&](const std::string& d) { return plain.find(d) != plain.end(); });
+  auto [plain_hit, ph] =
+      rate(hits, [&](const std::string& d) { return plain.find(d) != plain.end(); });
   auto [plain_miss, pm] =
       rate(misses, [&](const std::string& d) { return plain.find(d) != plain.end(); });
   (void)ph;
   (void)pm;
-  std::printf("lookups/s, one thread: hits %.2f M, subdomain walk-up misses %.2f M, misses %.2f M "
-              "[goal >= 2 M]\n",
-              hit_rate / 1e6, sub_rate / 1e6, miss_rate / 1e6);
-  std::printf("baseline unordered_map<string,string>: hits %.2f M/s, misses %.2f M/s "
-              "(ratio map/baseline: hits %.2f, misses %.2f); its build from the index alone "
-              "%.3f s\n",
-              plain_hit / 1e6, plain_miss / 1e6, hit_rate / plain_hit, miss_rate / plain_miss,
-              plain_build_s);
+  std::printf(
+      "lookups/s, one thread: hits %.2f M, subdomain walk-up misses %.2f M, misses %.2f M "
+      "[goal >= 2 M]\n",
+      hit_rate / 1e6, sub_rate / 1e6, miss_rate / 1e6);
+  std::printf(
+      "baseline unordered_map<string,string>: hits %.2f M/s, misses %.2f M/s "
+      "(ratio map/baseline: hits %.2f, misses %.2f); its build from the index alone "
+      "%.3f s\n",
+      plain_hit / 1e6, plain_miss / 1e6, hit_rate / plain_hit, miss_rate / plain_miss,
+      plain_build_s);
   plain.clear();
 
   // Baseline: the point check alone, one thread, over the K distinct keys.
@@ -201,9 +205,10 @@ int main(int argc, char** argv) {
   std::size_t valid = 0;
   for (std::size_t i = 0; i < sample; ++i) valid += crypto::ed25519_is_valid_point(keys[i]);
   const double point_s = seconds_since(t0) * static_cast<double>(k) / static_cast<double>(sample);
-  std::printf("baseline point check alone (libsodium is_valid_point, 1 thread): %.2f s for %zu "
-              "keys (%.1f us each; ratio load/point-check %.2f)\n",
-              point_s, k, point_s * 1e6 / static_cast<double>(k), load_s / point_s);
+  std::printf(
+      "baseline point check alone (libsodium is_valid_point, 1 thread): %.2f s for %zu "
+      "keys (%.1f us each; ratio load/point-check %.2f)\n",
+      point_s, k, point_s * 1e6 / static_cast<double>(k), load_s / point_s);
   (void)valid;
 
   // Baseline: nlohmann's parser alone over the same bytes, no handler work
@@ -218,9 +223,10 @@ int main(int argc, char** argv) {
     crypto_generichash(h.data(), h.size(), reinterpret_cast<const std::uint8_t*>(text->data()),
                        text->size(), nullptr, 0);
     const double hash_s = seconds_since(t0);
-    std::printf("baseline JSON syntax check alone (nlohmann accept): %.3f s%s; BLAKE2b-512 of the "
-                "file %.3f s\n",
-                accept_s, ok ? "" : " (rejected!)", hash_s);
+    std::printf(
+        "baseline JSON syntax check alone (nlohmann accept): %.3f s%s; BLAKE2b-512 of the "
+        "file %.3f s\n",
+        accept_s, ok ? "" : " (rejected!)", hash_s);
   }
 
   // The same load on one thread (state already holds serial 1: same serial is fine).

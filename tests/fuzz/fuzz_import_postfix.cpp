@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto imported = mapconv::import_postfix(in);
   for (const auto& d : imported.dropped)
     if (d.empty()) std::abort();
-  auto m = map::parse_map(map::format_map(1, std::nullopt, imported.entries),
-                          map::ParseOptions{1, 20});
+  auto m =
+      map::parse_map(map::format_map(1, std::nullopt, imported.entries), map::ParseOptions{1, 20});
   if (!m || m->size() != imported.entries.size()) std::abort();
   return 0;
 }

@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (imported.error().detail.empty()) std::abort();
     return 0;
   }
-  auto m = map::parse_map(map::format_map(1, std::nullopt, imported->entries),
-                          map::ParseOptions{1, 20});
+  auto m =
+      map::parse_map(map::format_map(1, std::nullopt, imported->entries), map::ParseOptions{1, 20});
   if (!m || m->size() != imported->entries.size()) std::abort();
   return 0;
 }

@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   m->for_each([&](std::string_view key, const std::vector<record::Route>& routes) {
     entries.push_back(map::Entry{std::string(key), routes});
   });
-  auto again = map::parse_map(map::format_map(m->serial(), m->expires(), entries),
-                              map::ParseOptions{1, 20});
+  auto again =
+      map::parse_map(map::format_map(m->serial(), m->expires(), entries), map::ParseOptions{1, 20});
   if (!again || again->serial() != m->serial() || again->expires() != m->expires() ||
       again->size() != m->size())
     std::abort();

@@ -66,7 +66,8 @@ TEST(MinisignPublicKey, ParsesTheDocumentedKey) {
 }
 
 TEST(MinisignPublicKey, AcceptsTheBareBase64LineAndCrlf) {
-  EXPECT_TRUE(parse_minisign_public_key("RWQkBPB6rugP5iC5uIpMuQopJWiA3rJ+zFFtjFnS12SS/ABH9dexh/Vc"));
+  EXPECT_TRUE(
+      parse_minisign_public_key("RWQkBPB6rugP5iC5uIpMuQopJWiA3rJ+zFFtjFnS12SS/ABH9dexh/Vc"));
   EXPECT_TRUE(parse_minisign_public_key(
       "untrusted comment: x\r\nRWQkBPB6rugP5iC5uIpMuQopJWiA3rJ+zFFtjFnS12SS/ABH9dexh/Vc\r\n"));
 }
@@ -79,7 +80,8 @@ TEST(MinisignPublicKey, RefusesMalformedKeys) {
   const Case cases[] = {
       {"", "truncated"},
       {"untrusted comment: x\n", "truncated"},
-      {"comment: x\nRWQkBPB6rugP5iC5uIpMuQopJWiA3rJ+zFFtjFnS12SS/ABH9dexh/Vc\n", "unexpected text on line 2"},
+      {"comment: x\nRWQkBPB6rugP5iC5uIpMuQopJWiA3rJ+zFFtjFnS12SS/ABH9dexh/Vc\n",
+       "unexpected text on line 2"},
       {"untrusted comment: x\nRWQkBPB6rugP5iC5uIpMuQopJWiA3rJ+zFFtjFnS12SS/ABH9dexh/V\n",
        "not valid base64"},
       {"untrusted comment: x\nRWQkBPB6rugP5iC5uIpMuQopJWiA3rJ+zFFtjFnS12SS/ABH9dexh/Vc\nextra\n",

@@ -29,8 +29,8 @@ const std::string kTorsion = "wfkl2yqyrlrihxiyp7x6rqy7lytw5xyihngp6eoj2xh7qvwhir
 const std::string kOnionV2 = "expyuzz4wqqyqhjn.onion";
 
 std::string doc(const std::string& entries, const std::string& extra = "") {
-  return R"({"format": "onionmx-map", "version": 1, "serial": 42)" + extra +
-         R"(, "entries": {)" + entries + "}}";
+  return R"({"format": "onionmx-map", "version": 1, "serial": 42)" + extra + R"(, "entries": {)" +
+         entries + "}}";
 }
 
 base::Result<map::StaticMap> parse(const std::string& entries, const std::string& extra = "") {
@@ -39,7 +39,8 @@ base::Result<map::StaticMap> parse(const std::string& entries, const std::string
 
 TEST(StaticMap, ExactAndSubdomainLookup) {
   auto m = parse(R"("example.org": [")" + kV1 + R"("],
-      ".example.org": [{"onion": ")" + kV2 + R"(", "port": 2525, "priority": 10}, ")" + kV3 +
+      ".example.org": [{"onion": ")" +
+                 kV2 + R"(", "port": 2525, "priority": 10}, ")" + kV3 +
                  R"("], "deep.sub.example.org": [")" + kV3 + R"("])");
   ASSERT_TRUE(m) << m.error().detail;
   EXPECT_EQ(m->serial(), 42u);
@@ -169,7 +170,8 @@ TEST(StaticMap, RefusesBadDocuments) {
 TEST(StaticMap, FormatRoundTrips) {
   std::vector<map::Entry> entries;
   entries.push_back({"example.org", {record::Route{kV1, 25, 0, 0}}});
-  entries.push_back({".example.net", {record::Route{kV2, 2525, 0, 0}, record::Route{kV3, 25, 5, 0}}});
+  entries.push_back(
+      {".example.net", {record::Route{kV2, 2525, 0, 0}, record::Route{kV3, 25, 5, 0}}});
   const std::string text = map::format_map(9, 1900000000, entries);
   auto m = map::parse_map(text);
   ASSERT_TRUE(m) << m.error().detail << "\n" << text;
@@ -218,8 +220,8 @@ class SignedMap : public ::testing::Test {
   void publish(std::uint64_t serial, const std::string& extra = "",
                const crypto::MinisignSecretKey* key = nullptr) {
     std::string text = R"({"format": "onionmx-map", "version": 1, "serial": )" +
-                       std::to_string(serial) + extra + R"(, "entries": {"a.example": [")" +
-                       kV1 + R"("]}})";
+                       std::to_string(serial) + extra + R"(, "entries": {"a.example": [")" + kV1 +
+                       R"("]}})";
     write(path_, text);
     auto sig = crypto::minisign_sign(
         key ? *key : key_,
@@ -269,7 +271,8 @@ TEST_F(SignedMap, RefusesExpiredMaps) {
   publish(1, R"(, "expires": "2027-01-01T00:00:00Z")");
   auto m = map::load_signed_map(path_, options_);
   ASSERT_FALSE(m);
-  EXPECT_TRUE(contains(m.error().detail, "map expired at 2027-01-01T00:00:00Z")) << m.error().detail;
+  EXPECT_TRUE(contains(m.error().detail, "map expired at 2027-01-01T00:00:00Z"))
+      << m.error().detail;
   options_.now = 1798761599;
   EXPECT_TRUE(map::load_signed_map(path_, options_));
   publish(2, R"(, "expires": 1798761600)");

@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -26,8 +27,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "convert.hpp"
 #include "crypto/minisign.hpp"
@@ -73,8 +72,10 @@ bool write_file(const std::string& path, std::string_view data, mode_t mode) {
   std::size_t done = 0;
   while (ok && done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) ok = false;
-    else done += static_cast<std::size_t>(n);
+    if (n <= 0)
+      ok = false;
+    else
+      done += static_cast<std::size_t>(n);
   }
   ok = ok && ::fsync(fd) == 0;
   ok = (::close(fd) == 0) && ok;
@@ -90,13 +91,12 @@ std::optional<std::string> read_password(const char* prompt, bool confirm) {
   if (const char* env = std::getenv("ONIONMX_MAP_PASSWORD")) return std::string(env);
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    std::fprintf(stderr,
-                 "onionmx-map: no terminal for the password; set ONIONMX_MAP_PASSWORD\n");
+    std::fprintf(stderr, "onionmx-map: no terminal for the password; set ONIONMX_MAP_PASSWORD\n");
     return std::nullopt;
   }
   auto ask = [fd](const char* p) -> std::optional<std::string> {
     (void)!::write(fd, p, std::strlen(p));
-    termios old {};
+    termios old{};
     const bool tty = ::tcgetattr(fd, &old) == 0;
     if (tty) {
       termios quiet = old;
@@ -247,11 +247,12 @@ int main(int argc, char** argv) {
       if (!text) return rc;
       // Never sign a map that would be refused.
       auto m = map::parse_map(*text);
-      if (!m) return report(base::Error{m.error().code, map_path + ": " + m.error().detail},
-                            kExitInvalid);
+      if (!m)
+        return report(base::Error{m.error().code, map_path + ": " + m.error().detail},
+                      kExitInvalid);
       if (trusted_comment.empty())
-        trusted_comment = "timestamp:" + std::to_string(now()) + "\tfile:" +
-                          std::filesystem::path(map_path).filename().string() +
+        trusted_comment = "timestamp:" + std::to_string(now()) +
+                          "\tfile:" + std::filesystem::path(map_path).filename().string() +
                           (legacy ? "" : "\thashed") + "\tserial:" + std::to_string(m->serial());
       auto sig = crypto::minisign_sign(
           *key, std::span(reinterpret_cast<const std::uint8_t*>(text->data()), text->size()),
@@ -308,8 +309,8 @@ int main(int argc, char** argv) {
         result = mapconv::import_postfix(*text);
       } else {
         auto y = mapconv::import_onionmx_yaml(*text);
-        if (!y) return report(base::Error{y.error().code, in + ": " + y.error().detail},
-                              kExitInvalid);
+        if (!y)
+          return report(base::Error{y.error().code, in + ": " + y.error().detail}, kExitInvalid);
         result = std::move(*y);
       }
       for (const auto& d : result.dropped)
@@ -334,8 +335,10 @@ int main(int argc, char** argv) {
       std::vector<std::string> warnings;
       if (export_postfix) {
         auto out = mapconv::export_postfix(*m, transport, warnings);
-        if (out_path.empty()) std::fputs(out.c_str(), stdout);
-        else if (!write_file(out_path, out, 0644)) return kExitUsage;
+        if (out_path.empty())
+          std::fputs(out.c_str(), stdout);
+        else if (!write_file(out_path, out, 0644))
+          return kExitUsage;
       } else {
         if (dir_path.empty()) return fatal("export --opensmtpd: DIR is required");
         auto t = mapconv::export_opensmtpd(*m, warnings);
@@ -379,7 +382,8 @@ int main(int argc, char** argv) {
       if (!domains.empty()) {
         int status = kExitOk;
         for (const auto& d : domains) {
-          if (const auto* routes = m->lookup(d)) print_routes(d, *routes);
+          if (const auto* routes = m->lookup(d))
+            print_routes(d, *routes);
           else {
             std::printf("%s\tnot found\n", d.c_str());
             status = kExitInvalid;
@@ -389,8 +393,8 @@ int main(int argc, char** argv) {
       }
       std::printf("# serial %llu\n# expires %s\n# %zu entries, %zu onions\n",
                   static_cast<unsigned long long>(m->serial()),
-                  m->expires() ? map::format_rfc3339(*m->expires()).c_str() : "never",
-                  m->size(), m->distinct_onions());
+                  m->expires() ? map::format_rfc3339(*m->expires()).c_str() : "never", m->size(),
+                  m->distinct_onions());
       m->for_each(print_routes);
       return kExitOk;
     }
