@@ -53,14 +53,22 @@ std::string_view strip_dot(std::string_view s) noexcept {
 
 std::string_view onion_error_name(OnionError e) noexcept {
   switch (e) {
-    case OnionError::NotOnion: return "not an onion name";
-    case OnionError::BadSyntax: return "bad syntax";
-    case OnionError::BadLength: return "bad length";
-    case OnionError::V2Unsupported: return "v2 unsupported";
-    case OnionError::BadBase32: return "bad base32";
-    case OnionError::BadVersion: return "bad version";
-    case OnionError::BadChecksum: return "bad checksum";
-    case OnionError::BadKey: return "bad key";
+    case OnionError::NotOnion:
+      return "not an onion name";
+    case OnionError::BadSyntax:
+      return "bad syntax";
+    case OnionError::BadLength:
+      return "bad length";
+    case OnionError::V2Unsupported:
+      return "v2 unsupported";
+    case OnionError::BadBase32:
+      return "bad base32";
+    case OnionError::BadVersion:
+      return "bad version";
+    case OnionError::BadChecksum:
+      return "bad checksum";
+    case OnionError::BadKey:
+      return "bad key";
   }
   return "bad onion";
 }
@@ -71,6 +79,11 @@ bool is_onion_name(std::string_view name) noexcept {
 }
 
 tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
+  return parse_onion(input, nullptr, nullptr);
+}
+
+tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input,
+                                                  KeyPredicate key_known_valid, const void* ctx) {
   std::string_view stripped = strip_dot(input);
   if (!is_onion_name(stripped))
     return problem(OnionError::NotOnion, "not an onion name: " + base::printable(input));
@@ -97,14 +110,14 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
     if (subdomains.empty())
       return problem(OnionError::BadSyntax, "empty label before the onion address");
     if (auto why = domain_syntax_problem(subdomains); !why.empty())
-      return problem(OnionError::BadSyntax, "bad subdomain labels \"" + base::printable(subdomains) +
-                                                "\": " + why);
+      return problem(OnionError::BadSyntax,
+                     "bad subdomain labels \"" + base::printable(subdomains) + "\": " + why);
   }
 
   if (label.size() == kV2LabelLength)
-    return problem(OnionError::V2Unsupported,
-                   "v2 onion services no longer exist (16-character address \"" +
-                       std::string(label) + "\")");
+    return problem(
+        OnionError::V2Unsupported,
+        "v2 onion services no longer exist (16-character address \"" + std::string(label) + "\")");
   if (label.size() != kOnionLabelLength)
     return problem(OnionError::BadLength, "onion address label has " +
                                               std::to_string(label.size()) +
@@ -133,7 +146,10 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
   auto sum = checksum(pk, version);
   if (sum[0] != (*raw)[32] || sum[1] != (*raw)[33])
     return problem(OnionError::BadChecksum, "checksum does not match the public key");
-  if (!crypto::ed25519_is_valid_point(pk))
+  std::array<std::uint8_t, 32> key{};
+  std::memcpy(key.data(), pk.data(), 32);
+  const bool known = key_known_valid != nullptr && key_known_valid(ctx, key);
+  if (!known && !crypto::ed25519_is_valid_point(pk))
     return problem(OnionError::BadKey,
                    "public key is not a valid Ed25519 point of prime order "
                    "(identity, small-order, torsion, off-curve or non-canonical)");

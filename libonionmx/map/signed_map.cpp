@@ -4,14 +4,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "base/base32.hpp"
 
 namespace onionmx::map {
 namespace {
 
 using base::fail;
 using base::Status;
+
+using OnionKey = std::array<std::uint8_t, 32>;
+constexpr std::string_view kValidKeysFile = "map-valid-keys";
+constexpr std::string_view kValidKeysMagic = "onionmx map-valid-keys v1\n";
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -85,17 +92,27 @@ base::Result<std::optional<std::uint64_t>> read_serial_state(const std::string& 
   return std::optional<std::uint64_t>{v};
 }
 
-base::Result<void> write_serial_state(const std::string& dir, const crypto::KeyId& id,
-                                      std::uint64_t serial) {
-  const std::string path = state_path(dir, id);
+namespace {
+
+base::Result<void> write_state_file(const std::string& dir, const std::string& name,
+                                    std::string_view data) {
+  const std::string path = dir + "/" + name;
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const std::string text = std::to_string(serial) + "\n";
   {
     Fd f;
     f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f.fd < 0) return fail(Status::Io, "cannot create " + tmp + ": " + errno_text());
-    if (::write(f.fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        ::fsync(f.fd) != 0) {
+    std::size_t done = 0;
+    bool ok = true;
+    while (ok && done < data.size()) {
+      const ssize_t n = ::write(f.fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        ok = false;
+      else
+        done += static_cast<std::size_t>(n);
+    }
+    if (!ok || ::fsync(f.fd) != 0) {
       const std::string why = errno_text();
       ::unlink(tmp.c_str());
       return fail(Status::Io, "cannot write " + tmp + ": " + why);
@@ -113,6 +130,62 @@ base::Result<void> write_serial_state(const std::string& dir, const crypto::KeyI
     return fail(Status::Io, "cannot fsync directory " + dir + ": " + errno_text());
   return {};
 }
+
+}  // namespace
+
+base::Result<void> write_serial_state(const std::string& dir, const crypto::KeyId& id,
+                                      std::uint64_t serial) {
+  return write_state_file(dir, "map-serial-" + crypto::key_id_hex(id),
+                          std::to_string(serial) + "\n");
+}
+
+namespace {
+
+std::vector<OnionKey> onion_keys(const StaticMap& m) {
+  std::vector<OnionKey> keys;
+  for (const auto& list : m.route_lists())
+    for (const auto& r : list) {
+      // "[label.]*<56>.onion": the key is the first 32 bytes of the label.
+      const std::string_view name(r.onion);
+      if (name.size() < 62) continue;
+      auto raw = base32::decode(name.substr(name.size() - 62, 56));
+      if (!raw || raw->size() != 35) continue;
+      OnionKey k{};
+      std::memcpy(k.data(), raw->data(), 32);
+      keys.push_back(k);
+    }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+base::Result<std::vector<OnionKey>> read_valid_keys(const std::string& dir) {
+  const std::string path = dir + "/" + std::string(kValidKeysFile);
+  std::vector<OnionKey> keys;
+  if (::access(path.c_str(), F_OK) != 0) {
+    if (errno == ENOENT) return keys;
+    return fail(Status::Io, "cannot access " + path + ": " + errno_text());
+  }
+  auto data = read_whole_file(path, kValidKeysMagic.size() + (std::size_t{32} << 22));
+  if (!data) return fail(data.error());
+  std::string_view d = *data;
+  if (!d.starts_with(kValidKeysMagic) || (d.size() - kValidKeysMagic.size()) % 32 != 0)
+    return keys;  // unreadable cache: validate everything again, then rewrite it
+  d.remove_prefix(kValidKeysMagic.size());
+  keys.resize(d.size() / 32);
+  for (std::size_t i = 0; i < keys.size(); ++i) std::memcpy(keys[i].data(), d.data() + 32 * i, 32);
+  if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+base::Result<void> write_valid_keys(const std::string& dir, const std::vector<OnionKey>& keys) {
+  std::string data(kValidKeysMagic);
+  data.reserve(data.size() + keys.size() * 32);
+  for (const auto& k : keys) data.append(reinterpret_cast<const char*>(k.data()), 32);
+  return write_state_file(dir, std::string(kValidKeysFile), data);
+}
+
+}  // namespace
 
 base::Result<LoadedMap> verify_map(std::string_view map_bytes,
                                    std::optional<std::string_view> signature,
@@ -183,10 +256,18 @@ base::Result<LoadedMap> load_signed_map(const std::string& path, const LoadOptio
     return fail(Status::BadSig, "missing signature file " + sig_path);
   }
   std::optional<FileRollback> rb;
-  if (!options.state_dir.empty()) rb.emplace(options.state_dir);
+  std::vector<OnionKey> known;
+  LoadOptions opts = options;
+  if (!options.state_dir.empty()) {
+    rb.emplace(options.state_dir);
+    auto k = read_valid_keys(options.state_dir);
+    if (!k) return fail(k.error());
+    known = std::move(*k);
+    opts.parse.known_valid_keys = &known;
+  }
   auto loaded =
-      verify_map(*bytes, sig_text ? std::optional<std::string_view>(*sig_text) : std::nullopt,
-                 options, rb ? &*rb : nullptr);
+      verify_map(*bytes, sig_text ? std::optional<std::string_view>(*sig_text) : std::nullopt, opts,
+                 rb ? &*rb : nullptr);
   bytes->clear();
   bytes->shrink_to_fit();
   if (!loaded) return loaded;
@@ -195,6 +276,12 @@ base::Result<LoadedMap> load_signed_map(const std::string& path, const LoadOptio
     if (!last) return fail(last.error());
     if (!*last || **last != loaded->map.serial())
       ONIONMX_TRY(write_serial_state(options.state_dir, *loaded->signer, loaded->map.serial()));
+  }
+  if (!options.state_dir.empty()) {
+    // Remember this map's keys as validated, so the next load (usually the
+    // same onions) skips their prime-order checks.
+    auto keys = onion_keys(loaded->map);
+    if (keys != known) ONIONMX_TRY(write_valid_keys(options.state_dir, keys));
   }
   return loaded;
 }

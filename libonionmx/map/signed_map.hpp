@@ -8,6 +8,10 @@
 // valid (static_map.hpp).  The last accepted serial per key is kept in
 // STATE_DIR/map-serial-<KEYID> (decimal + LF), replaced atomically (temp
 // file, fsync, rename, fsync of the directory) after a map is accepted.
+// STATE_DIR/map-valid-keys caches the onion keys of the last accepted map
+// (they passed the ~50 us prime-order check); the next load skips that
+// check for them, every other check still runs.  The cache has the trust of
+// the rollback state: whoever can write STATE_DIR can already roll maps back.
 // allow_unsigned (for local, hand-kept maps): a missing MAP.minisig is a
 // warning, not an error; a present but bad signature is still refused.
 // Time is injected (`now`) so tests can move it.  docs/map-format.md.

@@ -33,6 +33,11 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+bool is_known(const void* ctx, const std::array<std::uint8_t, 32>& key) {
+  const auto* keys = static_cast<const std::vector<std::array<std::uint8_t, 32>>*>(ctx);
+  return std::binary_search(keys->begin(), keys->end(), key);
+}
+
 struct PackedRoute {
   std::uint32_t onion;
   std::uint16_t port;
@@ -416,9 +421,10 @@ class MapBuilder : public nlohmann::json_sax<json> {
     unsigned threads = options_.threads ? options_.threads : std::thread::hardware_concurrency();
     threads = std::max(1u, std::min({threads, 16u, static_cast<unsigned>(n / 64 + 1)}));
     std::vector<std::string> why(n);
+    const auto* known = options_.known_valid_keys;
     auto work = [&](unsigned t) {
       for (std::size_t i = t; i < n; i += threads) {
-        auto r = address::parse_onion(*onions_[i]);
+        auto r = address::parse_onion(*onions_[i], known ? &is_known : nullptr, known);
         if (!r)
           why[i] = r.error().detail;
         else if (r->full != *onions_[i])

@@ -18,6 +18,7 @@
 // once (1 000 000 domains over 100 000 onions hold 100 000 route lists).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -44,6 +45,9 @@ struct ParseOptions {
   unsigned threads = 0;
   // At most this many problems are listed in the error detail.
   std::size_t max_problems = 20;
+  // Sorted onion keys validated by an earlier load (map-valid-keys in the
+  // state directory): these skip the prime-order point check.
+  const std::vector<std::array<std::uint8_t, 32>>* known_valid_keys = nullptr;
 };
 
 class StaticMap {
@@ -68,6 +72,10 @@ class StaticMap {
   // Entries in file order (duplicates removed).
   void for_each(const std::function<void(std::string_view key,
                                          const std::vector<record::Route>& routes)>& fn) const;
+  // Every distinct list of routes (each onion appears in at least one).
+  const std::vector<std::vector<record::Route>>& route_lists() const noexcept {
+    return route_sets_;
+  }
   // Bytes held by the index (arena, entries, table, route lists); an estimate.
   std::size_t memory_bytes() const noexcept;
 

@@ -336,6 +336,33 @@ TEST_F(SignedMap, RefusesInvalidEntriesEvenWhenSigned) {
   EXPECT_FALSE(*map::read_serial_state(state_, key_.key_id));
 }
 
+TEST_F(SignedMap, RemembersValidatedKeys) {
+  publish(1);
+  ASSERT_TRUE(map::load_signed_map(path_, options_));
+  const std::string cache = state_ + "/map-valid-keys";
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  EXPECT_EQ(std::filesystem::file_size(cache), 26u + 32u);  // magic + one key
+  EXPECT_TRUE(map::load_signed_map(path_, options_));       // with the cache
+  // A damaged cache is ignored and rewritten, never fatal.
+  write(cache, "junk");
+  EXPECT_TRUE(map::load_signed_map(path_, options_));
+  EXPECT_EQ(std::filesystem::file_size(cache), 26u + 32u);
+}
+
+TEST(OnionKeyCache, KnownKeysStillNeedAValidChecksum) {
+  // The identity key (checksum fine) passes only when declared known; a
+  // bad checksum never does.
+  std::vector<std::array<std::uint8_t, 32>> known(1);
+  known[0][0] = 1;  // 01 00..00, the identity encoding
+  map::ParseOptions o;
+  o.known_valid_keys = &known;
+  EXPECT_FALSE(map::parse_map(doc(R"("a.example": [")" + kIdentity + R"("])")));
+  EXPECT_TRUE(map::parse_map(doc(R"("a.example": [")" + kIdentity + R"("])"), o));
+  auto bad = map::parse_map(doc(R"("a.example": [")" + kBadChecksum + R"("])"), o);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(contains(bad.error().detail, "checksum"));
+}
+
 TEST_F(SignedMap, CorruptStateIsAnError) {
   publish(3);
   write(state_ + "/map-serial-" + crypto::key_id_hex(key_.key_id), "x\n");
