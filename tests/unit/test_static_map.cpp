@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 
+#include "address/onion_address.hpp"
 #include "common/test_util.hpp"
 #include "crypto/minisign.hpp"
 #include "map/signed_map.hpp"
@@ -361,6 +363,68 @@ TEST(OnionKeyCache, KnownKeysStillNeedAValidChecksum) {
   auto bad = map::parse_map(doc(R"("a.example": [")" + kBadChecksum + R"("])"), o);
   ASSERT_FALSE(bad);
   EXPECT_TRUE(contains(bad.error().detail, "checksum"));
+}
+
+// The known-key path of parse_onion against the reference (the plain
+// parse_onion with libsodium's crypto_core_ed25519_is_valid_point) on
+// random keys, random 32-byte strings (mostly off-curve) and the
+// adversarial vectors of docs/map-format.md: with no key known the verdicts
+// are identical; with every key known only BadKey verdicts change.
+TEST(OnionKeyCache, AgreesWithTheReferenceCheck) {
+  std::vector<std::string> names = {kIdentity, kTorsion, kBadChecksum, kV1, kV2, kV3};
+  const char* adversarial_hex[] = {
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "0100000000000000000000000000000000000000000000000000000000000000",
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "0100000000000000000000000000000000000000000000000000000000000080",
+      "0200000000000000000000000000000000000000000000000000000000000000",
+      "b154bd62188ae283dd187fefe8c31f5e276edf083b4cff11c9d5cff856c74440",
+  };
+  for (const char* hex : adversarial_hex) {
+    std::array<std::uint8_t, 32> k{};
+    for (int i = 0; i < 32; ++i)
+      k[i] = static_cast<std::uint8_t>(std::stoi(std::string(hex + 2 * i, 2), nullptr, 16));
+    names.push_back(address::encode_onion(k));
+  }
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    std::array<std::uint8_t, 32> k{};
+    for (auto& b : k) b = static_cast<std::uint8_t>(rng());
+    names.push_back(address::encode_onion(k));
+  }
+  for (int i = 0; i < 100; ++i) {
+    auto key = crypto::minisign_generate_key();  // a real Ed25519 public key
+    std::array<std::uint8_t, 32> k{};
+    std::copy_n(key.sk.begin() + 32, 32, k.begin());
+    names.push_back(address::encode_onion(k));
+  }
+  auto never = [](const void*, const std::array<std::uint8_t, 32>&) { return false; };
+  auto always = [](const void*, const std::array<std::uint8_t, 32>&) { return true; };
+  int bad_keys = 0;
+  for (const auto& n : names) {
+    auto ref = address::parse_onion(n);
+    auto none = address::parse_onion(n, never, nullptr);
+    auto all = address::parse_onion(n, always, nullptr);
+    ASSERT_EQ(static_cast<bool>(ref), static_cast<bool>(none)) << n;
+    if (!ref) {
+      EXPECT_EQ(ref.error().kind, none.error().kind) << n;
+      if (ref.error().kind == address::OnionError::BadKey) {
+        ++bad_keys;
+        EXPECT_TRUE(all) << n;
+      } else {
+        ASSERT_FALSE(all) << n;
+        EXPECT_EQ(ref.error().kind, all.error().kind) << n;
+      }
+    } else {
+      EXPECT_EQ(ref->pubkey, none->pubkey);
+      EXPECT_TRUE(all);
+    }
+  }
+  EXPECT_GT(bad_keys, 150);  // random strings are mostly not points of prime order
 }
 
 TEST_F(SignedMap, CorruptStateIsAnError) {
