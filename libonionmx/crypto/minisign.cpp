@@ -295,12 +295,66 @@ base::Result<MinisignSecretKey> parse_minisign_secret_key(
   return key;
 }
 
-base::Result<void> verify_minisign(const MinisignPublicKey& key, const MinisignSignature& sig,
-                                   std::span<const std::uint8_t> message) {
-  init();
+namespace {
+
+base::Result<void> verify_global(const MinisignPublicKey& key, const MinisignSignature& sig) {
+  std::vector<std::uint8_t> global(64 + sig.trusted_comment.size());
+  std::memcpy(global.data(), sig.signature.data(), 64);
+  std::memcpy(global.data() + 64, sig.trusted_comment.data(), sig.trusted_comment.size());
+  if (crypto_sign_verify_detached(sig.global_signature.data(), global.data(), global.size(),
+                                  key.pk.data()) != 0)
+    return fail(Status::BadSig, "trusted comment signature verification failed (comment altered?)");
+  return {};
+}
+
+base::Result<void> check_key_id(const MinisignPublicKey& key, const MinisignSignature& sig) {
   if (key.key_id != sig.key_id)
     return fail(Status::BadSig, "signature key id " + key_id_hex(sig.key_id) +
                                     " does not match the public key " + key_id_hex(key.key_id));
+  return {};
+}
+
+}  // namespace
+
+struct Prehash::State {
+  alignas(64) crypto_generichash_state st;
+};
+
+Prehash::Prehash() : state_(std::make_unique<State>()) {
+  init();
+  crypto_generichash_init(&state_->st, nullptr, 0, 64);
+}
+
+Prehash::~Prehash() = default;
+
+void Prehash::update(std::span<const std::uint8_t> data) noexcept {
+  crypto_generichash_update(&state_->st, data.data(), data.size());
+}
+
+std::array<std::uint8_t, 64> Prehash::final() noexcept {
+  std::array<std::uint8_t, 64> h{};
+  crypto_generichash_final(&state_->st, h.data(), h.size());
+  return h;
+}
+
+void wipe(std::string& secret) noexcept { sodium_memzero(secret.data(), secret.size()); }
+
+base::Result<void> verify_minisign_prehashed(const MinisignPublicKey& key,
+                                             const MinisignSignature& sig,
+                                             const std::array<std::uint8_t, 64>& h) {
+  init();
+  ONIONMX_TRY(check_key_id(key, sig));
+  if (sig.algorithm != SignatureAlgorithm::Prehashed)
+    return fail(Status::BadSig, "legacy signature: needs the whole message");
+  if (crypto_sign_verify_detached(sig.signature.data(), h.data(), h.size(), key.pk.data()) != 0)
+    return fail(Status::BadSig, "signature verification failed (file altered?)");
+  return verify_global(key, sig);
+}
+
+base::Result<void> verify_minisign(const MinisignPublicKey& key, const MinisignSignature& sig,
+                                   std::span<const std::uint8_t> message) {
+  init();
+  ONIONMX_TRY(check_key_id(key, sig));
   int rc = -1;
   if (sig.algorithm == SignatureAlgorithm::Prehashed) {
     std::array<std::uint8_t, 64> h{};
@@ -311,13 +365,7 @@ base::Result<void> verify_minisign(const MinisignPublicKey& key, const MinisignS
                                      key.pk.data());
   }
   if (rc != 0) return fail(Status::BadSig, "signature verification failed (file altered?)");
-  std::vector<std::uint8_t> global(64 + sig.trusted_comment.size());
-  std::memcpy(global.data(), sig.signature.data(), 64);
-  std::memcpy(global.data() + 64, sig.trusted_comment.data(), sig.trusted_comment.size());
-  if (crypto_sign_verify_detached(sig.global_signature.data(), global.data(), global.size(),
-                                  key.pk.data()) != 0)
-    return fail(Status::BadSig, "trusted comment signature verification failed (comment altered?)");
-  return {};
+  return verify_global(key, sig);
 }
 
 MinisignSecretKey minisign_generate_key() {

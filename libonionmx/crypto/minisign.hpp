@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -87,6 +88,31 @@ std::string key_id_hex(const KeyId& id);
 [[nodiscard]] base::Result<void> verify_minisign(const MinisignPublicKey& key,
                                                  const MinisignSignature& sig,
                                                  std::span<const std::uint8_t> message);
+
+// Streaming BLAKE2b-512 (the "ED" prehash), for files too large to hold
+// in memory twice.
+class Prehash {
+ public:
+  Prehash();
+  ~Prehash();
+  Prehash(const Prehash&) = delete;
+  Prehash& operator=(const Prehash&) = delete;
+  void update(std::span<const std::uint8_t> data) noexcept;
+  std::array<std::uint8_t, 64> final() noexcept;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// verify_minisign for a prehashed ("ED") signature, given BLAKE2b-512 of
+// the message.  BadSig for a legacy signature.
+[[nodiscard]] base::Result<void> verify_minisign_prehashed(
+    const MinisignPublicKey& key, const MinisignSignature& sig,
+    const std::array<std::uint8_t, 64>& blake2b512);
+
+// Overwrites a secret (password, key text) before it is freed.
+void wipe(std::string& secret) noexcept;
 
 // A new random key pair.
 [[nodiscard]] MinisignSecretKey minisign_generate_key();

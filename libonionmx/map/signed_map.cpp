@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <istream>
+#include <streambuf>
 
 #include "base/base32.hpp"
 
@@ -187,41 +189,27 @@ base::Result<void> write_valid_keys(const std::string& dir, const std::vector<On
 
 }  // namespace
 
-base::Result<LoadedMap> verify_map(std::string_view map_bytes,
-                                   std::optional<std::string_view> signature,
-                                   const LoadOptions& options, Rollback* rollback) {
-  LoadedMap out;
-  const crypto::MinisignPublicKey* key = nullptr;
-  crypto::MinisignSignature sig;
-  if (!signature) {
-    if (!options.allow_unsigned)
-      return fail(Status::BadSig,
-                  "missing signature file (MAP.minisig) and unsigned maps are "
-                  "not allowed");
-    out.warnings.push_back("map is not signed (allowed for local maps only)");
-  } else {
-    auto parsed = crypto::parse_minisign_signature(*signature);
-    if (!parsed) return fail(Status::BadSig, "bad signature file: " + parsed.error().detail);
-    sig = std::move(*parsed);
-    for (const auto& k : options.trusted_keys)
-      if (k.key_id == sig.key_id) key = &k;
-    if (!key) {
-      std::string trusted;
-      for (const auto& k : options.trusted_keys)
-        trusted += (trusted.empty() ? "" : ", ") + crypto::key_id_hex(k.key_id);
-      return fail(Status::BadSig, "map signed by untrusted key " + crypto::key_id_hex(sig.key_id) +
-                                      " (trusted: " + (trusted.empty() ? "none" : trusted) + ")");
-    }
-    auto ok = crypto::verify_minisign(
-        *key, sig,
-        std::span(reinterpret_cast<const std::uint8_t*>(map_bytes.data()), map_bytes.size()));
-    if (!ok) return fail(ok.error());
-    out.signer = key->key_id;
-    out.trusted_comment = sig.trusted_comment;
-  }
-  auto parsed = parse_map(map_bytes, options.parse);
-  if (!parsed) return fail(Status::BadData, "invalid map: " + parsed.error().detail);
-  out.map = std::move(*parsed);
+namespace {
+
+base::Result<crypto::MinisignSignature> parse_signature(std::string_view text) {
+  auto parsed = crypto::parse_minisign_signature(text);
+  if (!parsed) return fail(Status::BadSig, "bad signature file: " + parsed.error().detail);
+  return std::move(*parsed);
+}
+
+base::Result<const crypto::MinisignPublicKey*> trusted_key(const crypto::MinisignSignature& sig,
+                                                           const LoadOptions& options) {
+  for (const auto& k : options.trusted_keys)
+    if (k.key_id == sig.key_id) return &k;
+  std::string trusted;
+  for (const auto& k : options.trusted_keys)
+    trusted += (trusted.empty() ? "" : ", ") + crypto::key_id_hex(k.key_id);
+  return fail(Status::BadSig, "map signed by untrusted key " + crypto::key_id_hex(sig.key_id) +
+                                  " (trusted: " + (trusted.empty() ? "none" : trusted) + ")");
+}
+
+// Expiry and rollback, once the signature and every entry passed.
+base::Result<void> check_freshness(LoadedMap& out, const LoadOptions& options, Rollback* rollback) {
   if (auto exp = out.map.expires(); exp && options.now >= *exp)
     return fail(Status::BadData, "map expired at " + format_rfc3339(*exp) + " (serial " +
                                      std::to_string(out.map.serial()) + ")");
@@ -238,12 +226,122 @@ base::Result<LoadedMap> verify_map(std::string_view map_bytes,
       out.warnings.push_back("no state directory: rollback protection disabled");
     }
   }
+  return {};
+}
+
+// Reads a file through BLAKE2b-512 (the "ED" prehash) in 1 MiB blocks, so
+// a large map is parsed while it is hashed and never held in memory whole.
+class HashingFileBuf : public std::streambuf {
+ public:
+  HashingFileBuf(int fd, crypto::Prehash& hash) : fd_(fd), hash_(hash), buf_(1 << 20) {}
+  bool failed() const { return failed_; }
+  // Hashes whatever the parser did not read (it stops at the first error).
+  void drain() {
+    while (underflow() != traits_type::eof()) setg(buf_.data(), egptr(), egptr());
+  }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (failed_ || eof_) return traits_type::eof();
+    ssize_t n = -1;
+    do {
+      n = ::read(fd_, buf_.data(), buf_.size());
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      failed_ = n < 0;
+      eof_ = true;
+      return traits_type::eof();
+    }
+    total_ += static_cast<std::size_t>(n);
+    if (total_ > kMaxMapBytes) {  // grew after fstat
+      failed_ = true;
+      return traits_type::eof();
+    }
+    hash_.update(
+        std::span(reinterpret_cast<const std::uint8_t*>(buf_.data()), static_cast<std::size_t>(n)));
+    setg(buf_.data(), buf_.data(), buf_.data() + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  int fd_;
+  crypto::Prehash& hash_;
+  std::vector<char> buf_;
+  std::size_t total_ = 0;
+  bool failed_ = false;
+  bool eof_ = false;
+};
+
+}  // namespace
+
+base::Result<LoadedMap> verify_map(std::string_view map_bytes,
+                                   std::optional<std::string_view> signature,
+                                   const LoadOptions& options, Rollback* rollback) {
+  LoadedMap out;
+  if (!signature) {
+    if (!options.allow_unsigned)
+      return fail(Status::BadSig,
+                  "missing signature file (MAP.minisig) and unsigned maps are "
+                  "not allowed");
+    out.warnings.push_back("map is not signed (allowed for local maps only)");
+  } else {
+    auto sig = parse_signature(*signature);
+    if (!sig) return fail(sig.error());
+    auto key = trusted_key(*sig, options);
+    if (!key) return fail(key.error());
+    auto ok = crypto::verify_minisign(
+        **key, *sig,
+        std::span(reinterpret_cast<const std::uint8_t*>(map_bytes.data()), map_bytes.size()));
+    if (!ok) return fail(ok.error());
+    out.signer = (*key)->key_id;
+    out.trusted_comment = sig->trusted_comment;
+  }
+  auto parsed = parse_map(map_bytes, options.parse);
+  if (!parsed) return fail(Status::BadData, "invalid map: " + parsed.error().detail);
+  out.map = std::move(*parsed);
+  ONIONMX_TRY(check_freshness(out, options, rollback));
   return out;
 }
 
+namespace {
+
+// The "ED" path of load_signed_map: parse while hashing, then verify the
+// hash; the map is used only if the signature matches the bytes parsed.
+base::Result<LoadedMap> load_prehashed(const std::string& path,
+                                       const crypto::MinisignSignature& sig,
+                                       const crypto::MinisignPublicKey& key,
+                                       const LoadOptions& options, Rollback* rollback) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return fail(Status::Io, "cannot open " + path + ": " + errno_text());
+  struct stat st{};
+  if (::fstat(f.fd, &st) != 0) return fail(Status::Io, "cannot stat " + path + ": " + errno_text());
+  if (!S_ISREG(st.st_mode)) return fail(Status::Io, path + ": not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxMapBytes)
+    return fail(Status::BadData, path + ": larger than " + std::to_string(kMaxMapBytes) + " bytes");
+  crypto::Prehash hash;
+  HashingFileBuf buf(f.fd, hash);
+  base::Result<StaticMap> parsed = fail(Status::Internal, "not parsed");
+  {
+    std::istream in(&buf);
+    parsed = parse_map_stream(in, static_cast<std::size_t>(st.st_size), options.parse);
+  }
+  buf.drain();
+  if (buf.failed()) return fail(Status::Io, "cannot read " + path + ": " + errno_text());
+  ONIONMX_TRY(crypto::verify_minisign_prehashed(key, sig, hash.final()));
+  if (!parsed) return fail(Status::BadData, "invalid map: " + parsed.error().detail);
+  LoadedMap out;
+  out.map = std::move(*parsed);
+  out.signer = key.key_id;
+  out.trusted_comment = sig.trusted_comment;
+  ONIONMX_TRY(check_freshness(out, options, rollback));
+  return out;
+}
+
+}  // namespace
+
 base::Result<LoadedMap> load_signed_map(const std::string& path, const LoadOptions& options) {
-  auto bytes = read_whole_file(path, kMaxMapBytes);
-  if (!bytes) return fail(bytes.error());
   const std::string sig_path = path + ".minisig";
   std::optional<std::string> sig_text;
   if (::access(sig_path.c_str(), F_OK) == 0) {
@@ -265,11 +363,25 @@ base::Result<LoadedMap> load_signed_map(const std::string& path, const LoadOptio
     known = std::move(*k);
     opts.parse.known_valid_keys = &known;
   }
-  auto loaded =
-      verify_map(*bytes, sig_text ? std::optional<std::string_view>(*sig_text) : std::nullopt, opts,
-                 rb ? &*rb : nullptr);
-  bytes->clear();
-  bytes->shrink_to_fit();
+  base::Result<LoadedMap> loaded = fail(Status::Internal, "not loaded");
+  std::optional<crypto::MinisignSignature> sig;
+  if (sig_text) {
+    auto parsed = parse_signature(*sig_text);
+    if (!parsed) return fail(parsed.error());
+    sig = std::move(*parsed);
+  }
+  if (sig && sig->algorithm == crypto::SignatureAlgorithm::Prehashed) {
+    auto key = trusted_key(*sig, options);
+    if (!key) return fail(key.error());
+    loaded = load_prehashed(path, *sig, **key, opts, rb ? &*rb : nullptr);
+  } else {
+    // Legacy signatures cover the raw bytes: the whole file is needed.
+    auto bytes = read_whole_file(path, kMaxMapBytes);
+    if (!bytes) return fail(bytes.error());
+    loaded =
+        verify_map(*bytes, sig_text ? std::optional<std::string_view>(*sig_text) : std::nullopt,
+                   opts, rb ? &*rb : nullptr);
+  }
   if (!loaded) return loaded;
   if (loaded->signer && rb) {
     auto last = read_serial_state(options.state_dir, *loaded->signer);

@@ -110,7 +110,7 @@ class MapBuilder : public nlohmann::json_sax<json> {
   // size_hint: the document's length; about 60 bytes or more per entry.
   MapBuilder(const ParseOptions& o, std::size_t size_hint) : options_(o) {
     std::size_t table = 1024;
-    while (table < size_hint / 30) table *= 2;
+    while (table < size_hint / 60) table *= 2;
     map_.table_.assign(table, 0);
     map_.entries_.reserve(size_hint / 60);
     map_.arena_.reserve(size_hint / 4);
@@ -393,7 +393,8 @@ class MapBuilder : public nlohmann::json_sax<json> {
     map_.entries_.push_back(StaticMap::Slot{static_cast<std::uint32_t>(map_.arena_.size()), set,
                                             static_cast<std::uint8_t>(key.size())});
     map_.arena_.append(key);
-    if ((map_.entries_.size() + 1) * 2 > map_.table_.size()) rehash(map_.table_.size() * 2);
+    // Linear probing stays short up to a load factor of 0.7.
+    if ((map_.entries_.size() + 1) * 10 > map_.table_.size() * 7) rehash(map_.table_.size() * 2);
     insert_index(map_.entries_.size() - 1, h);
   }
 
@@ -540,6 +541,17 @@ base::Result<StaticMap> parse_map(std::string_view text, const ParseOptions& opt
   MapBuilder builder(options, text.size());
   try {
     json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json, true);
+  } catch (const json::exception& e) {
+    return fail(Status::BadData, std::string("not valid JSON: ") + e.what());
+  }
+  return builder.finish();
+}
+
+base::Result<StaticMap> parse_map_stream(std::istream& in, std::size_t size_hint,
+                                         const ParseOptions& options) {
+  MapBuilder builder(options, size_hint);
+  try {
+    json::sax_parse(in, &builder, json::input_format_t::json, true);
   } catch (const json::exception& e) {
     return fail(Status::BadData, std::string("not valid JSON: ") + e.what());
   }

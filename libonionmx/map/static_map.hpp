@@ -21,6 +21,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,6 +102,12 @@ class StaticMap {
 // (up to max_problems), each naming its entry.
 [[nodiscard]] base::Result<StaticMap> parse_map(std::string_view json,
                                                 const ParseOptions& options = {});
+
+// The same from a stream (the signed loader streams large files through
+// its hash instead of holding them in memory).  size_hint: the document's
+// length, to presize the index.
+[[nodiscard]] base::Result<StaticMap> parse_map_stream(std::istream& in, std::size_t size_hint,
+                                                       const ParseOptions& options = {});
 
 // The JSON document for these entries (keys in the given order, one entry
 // per line, routes as plain strings when port 25 and priority 0).  Does not

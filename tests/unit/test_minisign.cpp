@@ -177,6 +177,19 @@ TEST(MinisignSignature, RefusesMalformedFiles) {
   EXPECT_TRUE(parse_minisign_signature(s.substr(0, s.size() - 1)));  // no final LF
 }
 
+TEST(MinisignSignature, StreamedPrehashMatches) {
+  Prehash h;
+  h.update(bytes(kMap.substr(0, 10)));
+  h.update(bytes(kMap.substr(10)));
+  auto s = parse_minisign_signature(kSigPrehashed);
+  EXPECT_TRUE(verify_minisign_prehashed(pub(), *s, h.final()));
+  Prehash other;
+  other.update(bytes("x"));
+  EXPECT_FALSE(verify_minisign_prehashed(pub(), *s, other.final()));
+  auto legacy = parse_minisign_signature(kSigLegacy);
+  EXPECT_FALSE(verify_minisign_prehashed(pub(), *legacy, Prehash().final()));
+}
+
 TEST(MinisignSign, RoundTripsBothAlgorithms) {
   auto key = minisign_generate_key();
   for (auto alg : {SignatureAlgorithm::Prehashed, SignatureAlgorithm::Legacy}) {

@@ -269,6 +269,26 @@ TEST_F(SignedMap, RefusesRollback) {
   EXPECT_TRUE(map::load_signed_map(path_, options_));
 }
 
+TEST_F(SignedMap, LegacySignaturesAndSignatureErrorsFirst) {
+  // Legacy "Ed" signatures cover the raw bytes (the whole-file path).
+  std::string text = doc(R"("a.example": [")" + kV1 + R"("])");
+  write(path_, text);
+  auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  write(path_ + ".minisig",
+        *crypto::minisign_sign(key_, bytes, "c", "u", crypto::SignatureAlgorithm::Legacy));
+  auto m = map::load_signed_map(path_, options_);
+  ASSERT_TRUE(m) << m.error().detail;
+  write(path_, text + " ");
+  EXPECT_FALSE(map::load_signed_map(path_, options_));
+  // Prehashed (streamed) path: garbage that does not match the signature
+  // is reported as a signature failure, not as bad JSON.
+  write(path_ + ".minisig", *crypto::minisign_sign(key_, bytes, "c", "u"));
+  write(path_, "garbage");
+  m = map::load_signed_map(path_, options_);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, Status::BadSig) << m.error().detail;
+}
+
 TEST_F(SignedMap, RefusesExpiredMaps) {
   publish(1, R"(, "expires": "2027-01-01T00:00:00Z")");
   auto m = map::load_signed_map(path_, options_);
