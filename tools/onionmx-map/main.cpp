@@ -115,8 +115,10 @@ std::optional<std::string> read_password(const char* prompt, bool confirm) {
     auto again = ask("Password (one more time): ");
     if (!again || *again != *pw) {
       std::fprintf(stderr, "onionmx-map: passwords don't match\n");
+      crypto::wipe(*pw);
       pw.reset();
     }
+    if (again) crypto::wipe(*again);
   }
   ::close(fd);
   return pw;
@@ -221,8 +223,11 @@ int main(int argc, char** argv) {
       }
       auto sec = crypto::format_minisign_secret_key(
           key, pw ? std::optional<std::string_view>(*pw) : std::nullopt);
+      if (pw) crypto::wipe(*pw);
       if (!sec) return report(sec.error(), kExitUsage);
-      if (!write_file(sec_path, *sec, 0600)) return kExitUsage;
+      const bool written = write_file(sec_path, *sec, 0600);
+      crypto::wipe(*sec);
+      if (!written) return kExitUsage;
       if (!write_file(pub_path, crypto::format_minisign_public_key(key.public_key()), 0644))
         return kExitUsage;
       std::printf("key id %s\npublic key: %s\nsecret key: %s\n",
@@ -242,6 +247,8 @@ int main(int argc, char** argv) {
       }
       auto key = crypto::parse_minisign_secret_key(
           *sec_text, pw ? std::optional<std::string_view>(*pw) : std::nullopt);
+      if (pw) crypto::wipe(*pw);
+      crypto::wipe(*sec_text);
       if (!key) return report(key.error(), kExitInvalid);
       auto text = read_text(map_path, map::kMaxMapBytes, rc);
       if (!text) return rc;
