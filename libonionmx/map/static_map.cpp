@@ -111,7 +111,7 @@ class MapBuilder : public nlohmann::json_sax<json> {
   MapBuilder(const ParseOptions& o, std::size_t size_hint) : options_(o) {
     std::size_t table = 1024;
     while (table < size_hint / 60) table *= 2;
-    map_.table_.assign(table, 0);
+    map_.table_.assign(table, StaticMap::TableSlot{0, 0, 0});
     map_.entries_.reserve(size_hint / 60);
     map_.arena_.reserve(size_hint / 4);
   }
@@ -429,16 +429,18 @@ class MapBuilder : public nlohmann::json_sax<json> {
   }
 
   void insert_index(std::size_t entry, std::size_t h) {
+    const auto& e = map_.entries_[entry];
     const std::size_t mask = map_.table_.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask)
-      if (map_.table_[i] == 0) {
-        map_.table_[i] = static_cast<std::uint32_t>(entry + 1);
+      if (map_.table_[i].len_tag == 0) {
+        map_.table_[i] =
+            StaticMap::TableSlot{e.name_offset, e.set, StaticMap::len_tag(e.name_length, h)};
         return;
       }
   }
 
   void rehash(std::size_t size) {
-    map_.table_.assign(size, 0);
+    map_.table_.assign(size, StaticMap::TableSlot{0, 0, 0});
     for (std::size_t e = 0; e < map_.entries_.size(); ++e) {
       const auto& s = map_.entries_[e];
       insert_index(e, hash_key(std::string_view(map_.arena_).substr(s.name_offset, s.name_length)));
@@ -522,14 +524,14 @@ class MapBuilder : public nlohmann::json_sax<json> {
   std::vector<std::string> problems_;
 };
 
-const StaticMap::Slot* StaticMap::find_key(std::string_view key, std::size_t h) const {
-  if (table_.empty()) return nullptr;
+const StaticMap::TableSlot* StaticMap::find_key(std::string_view key, std::size_t h) const {
+  if (table_.empty() || key.empty()) return nullptr;
+  const std::uint32_t want = len_tag(key.size(), h);
   const std::size_t mask = table_.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-    const std::uint32_t e = table_[i];
-    if (e == 0) return nullptr;
-    const Slot& s = entries_[e - 1];
-    if (s.name_length == key.size() &&
+    const TableSlot& s = table_[i];
+    if (s.len_tag == 0) return nullptr;
+    if (s.len_tag == want &&
         std::memcmp(arena_.data() + s.name_offset, key.data(), key.size()) == 0)
       return &s;
   }
@@ -545,12 +547,12 @@ const std::vector<record::Route>* StaticMap::lookup(std::string_view domain) con
     for (std::size_t i = 0; i < domain.size(); ++i) buf[i] = base::ascii_lower(domain[i]);
     domain = std::string_view(buf, domain.size());
   }
-  if (const Slot* s = find_key(domain, hash_key(domain))) return &route_sets_[s->set];
+  if (const TableSlot* s = find_key(domain, hash_key(domain))) return &route_sets_[s->set];
   // ".parent" keys, most specific first.
   for (std::size_t dot = domain.find('.'); dot != std::string_view::npos;
        dot = domain.find('.', dot + 1)) {
     std::string_view suffix = domain.substr(dot);
-    if (const Slot* s = find_key(suffix, hash_key(suffix))) return &route_sets_[s->set];
+    if (const TableSlot* s = find_key(suffix, hash_key(suffix))) return &route_sets_[s->set];
   }
   return nullptr;
 }
@@ -563,7 +565,7 @@ void StaticMap::for_each(
 
 std::size_t StaticMap::memory_bytes() const noexcept {
   std::size_t n = arena_.capacity() + entries_.capacity() * sizeof(Slot) +
-                  table_.capacity() * sizeof(std::uint32_t) +
+                  table_.capacity() * sizeof(TableSlot) +
                   route_sets_.capacity() * sizeof(std::vector<record::Route>);
   for (const auto& set : route_sets_)
     for (const auto& r : set) n += sizeof(record::Route) + r.onion.capacity();

@@ -87,13 +87,24 @@ class StaticMap {
     std::uint32_t set;
     std::uint8_t name_length;
   };
-  const Slot* find_key(std::string_view key, std::size_t hash) const;
+  // A table slot repeats its entry, so a hit touches the table and the
+  // name only; len_tag = name length << 24 | 24 hash bits (0 = empty) lets
+  // most non-matching probes skip the name.
+  struct TableSlot {
+    std::uint32_t name_offset;
+    std::uint32_t set;
+    std::uint32_t len_tag;
+  };
+  static std::uint32_t len_tag(std::size_t length, std::size_t hash) noexcept {
+    return static_cast<std::uint32_t>(length << 24 | ((hash >> 40) & 0xffffff));
+  }
+  const TableSlot* find_key(std::string_view key, std::size_t hash) const;
 
   std::uint64_t serial_ = 0;
   std::optional<std::int64_t> expires_;
   std::string arena_;
   std::vector<Slot> entries_;
-  std::vector<std::uint32_t> table_;  // entry index + 1, 0 = empty; size a power of two
+  std::vector<TableSlot> table_;  // open addressing, size a power of two
   std::vector<std::vector<record::Route>> route_sets_;
   std::size_t onion_count_ = 0;
 };
