@@ -2,11 +2,6 @@
 
 #include <unordered_map>
 
-// yaml-cpp 0.7's node/impl.h trips g++ 12's -Wdangling-pointer (a false
-// positive in the library's own inline code, reported at our call sites).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
 #include <yaml-cpp/yaml.h>
 
 #include "address/domain.hpp"
@@ -186,14 +181,17 @@ base::Result<Import> import_onionmx_yaml(std::string_view text) {
   Collector col(out);
   try {
     for (auto it = root.begin(); it != root.end(); ++it) {
-      const std::size_t line = static_cast<std::size_t>(it->first.Mark().line) + 1;
-      if (!it->first.IsScalar()) {
+      // Copies: yaml-cpp's iterator hands out a temporary pair, so a
+      // reference to it->second dangles (found by the fuzz target).
+      const YAML::Node key = it->first;
+      const YAML::Node domains = it->second;
+      const std::size_t line = static_cast<std::size_t>(key.Mark().line) + 1;
+      if (!key.IsScalar()) {
         out.dropped.push_back(at(line) + "key is not a string");
         continue;
       }
-      std::string name = normalize_domain(it->first.Scalar());
+      std::string name = normalize_domain(key.Scalar());
       if (!address::is_onion_name(name)) name += ".onion";  // "<56>" without the suffix
-      const YAML::Node& domains = it->second;
       auto onion = address::parse_onion(name);
       if (!onion) {
         drop(out, line, "onion \"" + base::printable(name) + "\"", onion.error());
