@@ -1,8 +1,8 @@
 #include "convert.hpp"
 
-#include <unordered_map>
-
 #include <yaml-cpp/yaml.h>
+
+#include <unordered_map>
 
 #include "address/domain.hpp"
 #include "address/onion_address.hpp"
