@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -102,13 +103,123 @@ std::string format_rfc3339(std::int64_t t) {
   return buf;
 }
 
+namespace {
+
+// Validates distinct onions (address::parse_onion) on worker threads while
+// the main thread is still parsing: the prime-order checks (~40 us each)
+// overlap the JSON parse instead of following it.  The main thread hands
+// over onions in batches; at the end it helps with what is left.
+class OnionValidator {
+ public:
+  struct Item {
+    std::uint32_t id;
+    std::string name;
+  };
+
+  OnionValidator(unsigned threads, const std::vector<std::array<std::uint8_t, 32>>* known)
+      : workers_(threads > 1 ? std::min(threads, 16u) - 1 : 0), known_(known) {}
+  OnionValidator(const OnionValidator&) = delete;
+  OnionValidator& operator=(const OnionValidator&) = delete;
+  ~OnionValidator() { stop(); }
+
+  void add(std::uint32_t id, const std::string& name) {
+    batch_.push_back(Item{id, name});
+    if (batch_.size() >= kBatch) flush();
+  }
+
+  // Validates everything still pending (with the workers), then returns
+  // the failures as (id, reason), by id.
+  std::vector<std::pair<std::uint32_t, std::string>> finish() {
+    flush();
+    {
+      std::lock_guard lock(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    work();
+    stop();
+    std::sort(failures_.begin(), failures_.end());
+    return std::move(failures_);
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 64;
+
+  void flush() {
+    if (batch_.empty()) return;
+    {
+      std::lock_guard lock(m_);
+      for (auto& item : batch_) pending_.push_back(std::move(item));
+    }
+    batch_.clear();
+    // Threads start with the first batch, so small maps never spawn any.
+    if (threads_.size() < workers_)
+      while (threads_.size() < workers_) threads_.emplace_back([this] { work(); });
+    else
+      cv_.notify_one();
+  }
+
+  // Takes batches until nothing is pending and no more will come.
+  void work() {
+    std::vector<Item> mine;
+    std::vector<std::pair<std::uint32_t, std::string>> failed;
+    for (;;) {
+      {
+        std::unique_lock lock(m_);
+        cv_.wait(lock, [this] { return !pending_.empty() || done_; });
+        if (!failed.empty()) {
+          for (auto& f : failed) failures_.push_back(std::move(f));
+          failed.clear();
+        }
+        if (pending_.empty()) return;  // and done_
+        const std::size_t take = std::min(kBatch, pending_.size());
+        mine.assign(std::make_move_iterator(pending_.end() - static_cast<std::ptrdiff_t>(take)),
+                    std::make_move_iterator(pending_.end()));
+        pending_.resize(pending_.size() - take);
+      }
+      for (const auto& item : mine) {
+        auto r = address::parse_onion(item.name, known_ ? &is_known : nullptr, known_);
+        if (!r)
+          failed.emplace_back(item.id, r.error().detail);
+        else if (r->full != item.name)
+          failed.emplace_back(item.id, "not in canonical form");
+      }
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  const unsigned workers_;
+  const std::vector<std::array<std::uint8_t, 32>>* known_;
+  std::vector<Item> batch_;  // main thread only
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<Item> pending_;
+  bool done_ = false;
+  std::vector<std::pair<std::uint32_t, std::string>> failures_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
 // Builds a StaticMap from SAX events (nlohmann::json_sax), so a million
 // entries never become a DOM: each entry goes straight into the arena,
 // each onion into the intern table.
 class MapBuilder : public nlohmann::json_sax<json> {
  public:
   // size_hint: the document's length; about 60 bytes or more per entry.
-  MapBuilder(const ParseOptions& o, std::size_t size_hint) : options_(o) {
+  MapBuilder(const ParseOptions& o, std::size_t size_hint)
+      : options_(o),
+        validator_(o.threads ? o.threads : std::thread::hardware_concurrency(),
+                   o.known_valid_keys) {
     std::size_t table = 1024;
     while (table < size_hint / 60) table *= 2;
     map_.table_.assign(table, StaticMap::TableSlot{0, 0, 0});
@@ -348,6 +459,7 @@ class MapBuilder : public nlohmann::json_sax<json> {
     const auto id = static_cast<std::uint32_t>(onion_names_.size());
     onion_slots_[i] = id + 1;
     onion_names_.push_back(onion_buf_);
+    validator_.add(id, onion_buf_);
     onion_hashes_.push_back(h);
     onion_first_key_.push_back(entry_key_);
     routes_.push_back(PackedRoute{id, port, priority});
@@ -450,28 +562,11 @@ class MapBuilder : public nlohmann::json_sax<json> {
   // Full validation of each distinct onion, spread over threads: the
   // prime-order check costs a scalar multiplication per key.
   void validate_onions() {
-    const std::size_t n = onion_names_.size();
-    unsigned threads = options_.threads ? options_.threads : std::thread::hardware_concurrency();
-    threads = std::max(1u, std::min({threads, 16u, static_cast<unsigned>(n / 64 + 1)}));
-    std::vector<std::string> why(n);
-    const auto* known = options_.known_valid_keys;
-    auto work = [&](unsigned t) {
-      for (std::size_t i = t; i < n; i += threads) {
-        auto r = address::parse_onion(onion_names_[i], known ? &is_known : nullptr, known);
-        if (!r)
-          why[i] = r.error().detail;
-        else if (r->full != onion_names_[i])
-          why[i] = "not in canonical form";
-      }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, t);
-    work(0);
-    for (auto& th : pool) th.join();
-    for (std::size_t i = 0; i < n && problems_.size() < options_.max_problems; ++i)
-      if (!why[i].empty())
-        problems_.push_back("entry \"" + base::printable(onion_first_key_[i]) + "\": onion \"" +
-                            base::printable(onion_names_[i]) + "\": " + why[i]);
+    for (auto& [id, why] : validator_.finish()) {
+      if (problems_.size() >= options_.max_problems) break;
+      problems_.push_back("entry \"" + base::printable(onion_first_key_[id]) + "\": onion \"" +
+                          base::printable(onion_names_[id]) + "\": " + why);
+    }
   }
 
   void materialize() {
@@ -500,6 +595,7 @@ class MapBuilder : public nlohmann::json_sax<json> {
   }
 
   const ParseOptions& options_;
+  OnionValidator validator_;
   StaticMap map_;
   Ctx ctx_ = Ctx::Start;
   std::string key_;

@@ -94,6 +94,37 @@ TEST(StaticMap, SharesRouteListsAndManyEntries) {
   EXPECT_EQ(m->lookup("d5000.example"), nullptr);
 }
 
+// Validation runs on worker threads while the parse goes on: the verdict
+// and the reported problems do not depend on the number of threads.
+TEST(StaticMap, ThreadedValidationGivesTheSameVerdict) {
+  std::string good, mixed;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 400; ++i) {
+    auto key = crypto::minisign_generate_key();
+    std::array<std::uint8_t, 32> pk{};
+    std::copy_n(key.sk.begin() + 32, 32, pk.begin());
+    const std::string valid = address::encode_onion(pk);
+    for (auto& b : pk) b = static_cast<std::uint8_t>(rng());
+    const std::string random = address::encode_onion(pk);  // rarely a valid point
+    const std::string entry = "\"d" + std::to_string(i) + ".example\": [\"";
+    good += (i ? "," : "") + entry + valid + "\"]";
+    mixed += (i ? "," : "") + entry + (i % 50 == 7 ? random : valid) + "\"]";
+  }
+  for (unsigned threads : {1u, 2u, 4u}) {
+    map::ParseOptions o;
+    o.threads = threads;
+    o.max_problems = 100;
+    auto m = map::parse_map(doc(good), o);
+    ASSERT_TRUE(m) << m.error().detail;
+    EXPECT_EQ(m->distinct_onions(), 400u);
+    auto bad = map::parse_map(doc(mixed), o);
+    ASSERT_FALSE(bad);
+    EXPECT_TRUE(contains(bad.error().detail, "entry \"d7.example\"")) << bad.error().detail;
+    EXPECT_TRUE(contains(bad.error().detail, "entry \"d357.example\"")) << bad.error().detail;
+    EXPECT_FALSE(contains(bad.error().detail, "entry \"d8.example\""));
+  }
+}
+
 TEST(StaticMap, RefusesInvalidOnionsNamingTheEntry) {
   struct Case {
     std::string onion;
