@@ -71,6 +71,11 @@ bool is_onion_name(std::string_view name) noexcept {
 }
 
 tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
+  return parse_onion(input, nullptr, nullptr);
+}
+
+tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input,
+                                                  KeyPredicate key_known_valid, const void* ctx) {
   std::string_view stripped = strip_dot(input);
   if (!is_onion_name(stripped))
     return problem(OnionError::NotOnion, "not an onion name: " + base::printable(input));
@@ -133,7 +138,10 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input) {
   auto sum = checksum(pk, version);
   if (sum[0] != (*raw)[32] || sum[1] != (*raw)[33])
     return problem(OnionError::BadChecksum, "checksum does not match the public key");
-  if (!crypto::ed25519_is_valid_point(pk))
+  std::array<std::uint8_t, 32> key{};
+  std::memcpy(key.data(), pk.data(), 32);
+  const bool known = key_known_valid != nullptr && key_known_valid(ctx, key);
+  if (!known && !crypto::ed25519_is_valid_point(pk))
     return problem(OnionError::BadKey,
                    "public key is not a valid Ed25519 point of prime order "
                    "(identity, small-order, torsion, off-curve or non-canonical)");

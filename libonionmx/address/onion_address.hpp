@@ -56,6 +56,15 @@ bool is_onion_name(std::string_view name) noexcept;
 
 [[nodiscard]] tl::expected<OnionName, OnionProblem> parse_onion(std::string_view name);
 
+// The same, except that a key for which key_known_valid(ctx, key) is true
+// skips the costly prime-order check (every other check still runs).  For
+// keys the caller validated before and remembers in trusted storage (the
+// static map's state directory).
+using KeyPredicate = bool (*)(const void* ctx, const std::array<std::uint8_t, 32>& key);
+[[nodiscard]] tl::expected<OnionName, OnionProblem> parse_onion(std::string_view name,
+                                                                KeyPredicate key_known_valid,
+                                                                const void* ctx);
+
 // "<56>.onion" for a public key.  Does not check the key.
 std::string encode_onion(std::span<const std::uint8_t, 32> pubkey);
 

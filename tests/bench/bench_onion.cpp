@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -208,6 +209,44 @@ void BM_BaselinePointValidationOnly(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// crypto_scalarmult_ed25519_noclamp(q, L, P) as a cheaper order test?  No:
+// libsodium 1.0.18 runs the full subgroup check on P inside it (then the
+// multiplication), and it returns -1 both for invalid P and for the identity
+// result [L]P of every valid P, so it can neither be faster nor tell the
+// two apart.  Measured here for the record.
+void BM_AlternativeScalarmultNoclampByL(benchmark::State& state) {
+  std::vector<std::array<std::uint8_t, 32>> keys;
+  for (const auto& a : suffix_inputs()) keys.push_back(parse_onion(a)->pubkey);
+  // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+  static constexpr std::array<std::uint8_t, 32> kL = {
+      0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+      0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10};
+  std::array<std::uint8_t, 32> out{};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        crypto_scalarmult_ed25519_noclamp(out.data(), kL.data(), keys[i].data()));
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// What the static map does instead on a reload: the keys of the last
+// accepted map are remembered (state directory, map-valid-keys), so a key
+// costs a binary search in 100 000 sorted keys instead of the point check.
+void BM_KnownKeyLookup100k(benchmark::State& state) {
+  std::vector<std::array<std::uint8_t, 32>> known(100000);
+  for (auto& k : known) randombytes_buf(k.data(), k.size());
+  std::sort(known.begin(), known.end());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(std::binary_search(known.begin(), known.end(), known[i]));
+    i = (i + 7919) % known.size();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 BENCHMARK(BM_ParseValid);
 BENCHMARK(BM_ParseBadChecksum);
 BENCHMARK(BM_ParseSubdomain);
@@ -216,6 +255,8 @@ BENCHMARK(BM_BaselineSuffixCheck_Regex);
 BENCHMARK(BM_BaselineSuffixCheck_EndsWith);
 BENCHMARK(BM_BaselineSha3Only);
 BENCHMARK(BM_BaselinePointValidationOnly);
+BENCHMARK(BM_AlternativeScalarmultNoclampByL);
+BENCHMARK(BM_KnownKeyLookup100k);
 
 }  // namespace
 
