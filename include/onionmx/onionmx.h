@@ -127,7 +127,8 @@ struct event_base;
 /**
  * Context options.  Initialise with ONIONMX_OPTIONS_INIT, then set fields;
  * unset overrides keep the configuration file's values.  since 0.1;
- * version 2 (since 0.2) appends watch, watch_payload and event_base.
+ * version 2 (since 0.2) appends watch, watch_payload, event_base, map_path,
+ * trusted_keys and state_dir.
  */
 typedef struct onionmx_options {
   unsigned version;        /**< ONIONMX_OPTIONS_VERSION */
@@ -144,12 +145,15 @@ typedef struct onionmx_options {
   onionmx_watch_fn watch;  /**< descriptors to watch, for the caller's own loop; NULL: none */
   void *watch_payload;
   struct event_base *event_base; /**< run on the caller's libevent base; NULL: a private one */
+  const char *map_path;            /**< override: signed static map (docs/map-format.md); NULL: config */
+  const char *const *trusted_keys; /**< override: NULL-terminated minisign public key files; NULL: config */
+  const char *state_dir;           /**< override: rollback state directory; NULL: config */
 } onionmx_options;
 
 #define ONIONMX_OPTIONS_INIT                                                                    \
   {                                                                                             \
     ONIONMX_OPTIONS_VERSION, 0u, NULL, NULL, -1, ONIONMX_DNSSEC_CONFIG, 0u, NULL, NULL, NULL, \
-        NULL, NULL, NULL                                                                        \
+        NULL, NULL, NULL, NULL, NULL, NULL                                                      \
   }
 
 typedef struct onionmx_ctx onionmx_ctx;
@@ -277,7 +281,7 @@ ONIONMX_EXPORT int onionmx_result_outcome(const onionmx_result *result);
 ONIONMX_EXPORT const char *onionmx_result_key(const onionmx_result *result);
 /** The domain routed, lower case; "" when the key has none. */
 ONIONMX_EXPORT const char *onionmx_result_domain(const onionmx_result *result);
-/** The source that decided: "onion-address", "dns", "local", "policy" or "none"; later versions may add sources. */
+/** The source that decided: "onion-address", "map", "dns", "local", "policy" or "none"; later versions may add sources. */
 ONIONMX_EXPORT const char *onionmx_result_source(const onionmx_result *result);
 /** Why: never NULL, never empty. */
 ONIONMX_EXPORT const char *onionmx_result_reason(const onionmx_result *result);

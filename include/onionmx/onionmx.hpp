@@ -54,6 +54,11 @@ struct Options {
   std::function<void(int fd, int events)> watch{};
   // Since 0.2.  Run on the caller's libevent base instead of a private one.
   struct event_base* event_base = nullptr;
+  // Since 0.2.  A signed static map and its trust (docs/map-format.md);
+  // empty/nullopt: the configuration file's.
+  std::string map_path{};
+  std::optional<std::vector<std::string>> trusted_keys{};
+  std::string state_dir{};
 };
 
 struct Route {
@@ -139,6 +144,14 @@ class Context {
       o.watch_payload = watch_.get();
     }
     o.event_base = opts.event_base;
+    o.map_path = opts.map_path.empty() ? nullptr : opts.map_path.c_str();
+    o.state_dir = opts.state_dir.empty() ? nullptr : opts.state_dir.c_str();
+    std::vector<const char*> keys;
+    if (opts.trusted_keys) {
+      for (const auto& k : *opts.trusted_keys) keys.push_back(k.c_str());
+      keys.push_back(nullptr);
+      o.trusted_keys = keys.data();
+    }
     char err[512] = "";
     onionmx_ctx* raw = nullptr;
     int rc = onionmx_ctx_new(&raw, &o, err, sizeof err);

@@ -130,6 +130,15 @@ int read_options(const onionmx_options& o, onionmx::engine::ConfigInput& in,
     default: err = "unknown dnssec policy " + std::to_string(o.dnssec); return ONIONMX_EINVAL;
   }
   if (o.timeout_ms != 0) ov.timeout = std::chrono::milliseconds(o.timeout_ms);
+  if (o.version >= 2) {
+    if (o.map_path) ov.map_path = o.map_path;
+    if (o.trusted_keys) {
+      std::vector<std::string> keys;
+      for (const char* const* k = o.trusted_keys; *k; ++k) keys.emplace_back(*k);
+      ov.trusted_keys = std::move(keys);
+    }
+    if (o.state_dir) ov.state_dir = o.state_dir;
+  }
   return ONIONMX_OK;
 }
 

@@ -236,6 +236,19 @@ base::Result<void> parse_dns(const Reader& rd, const toml::table& t, dns::DnsCon
   return get_count(rd, t, sec, "max_in_flight", 1, 65536, d.max_in_flight);
 }
 
+base::Result<void> parse_map(const Reader& rd, const toml::table& t, MapSettings& m) {
+  const std::string sec = "map";
+  ONIONMX_TRY(rd.only_keys(t, sec, {"path", "trusted_keys", "state_dir", "allow_unsigned"}));
+  ONIONMX_TRY(rd.get_string(t, sec, "path", m.path));
+  ONIONMX_TRY(rd.get_strings(t, sec, "trusted_keys", m.trusted_keys));
+  ONIONMX_TRY(rd.get_string(t, sec, "state_dir", m.state_dir));
+  ONIONMX_TRY(rd.get_bool(t, sec, "allow_unsigned", m.allow_unsigned));
+  if (!m.path.empty() && m.trusted_keys.empty() && !m.allow_unsigned)
+    return base::fail(rd.error(t.get("path"), "map.path",
+                               "a map needs map.trusted_keys (or allow_unsigned = true)"));
+  return {};
+}
+
 base::Result<void> parse_answer(const Reader& rd, const toml::table& t, Config& cfg) {
   const std::string sec = "answer";
   auto& a = cfg.answer;
@@ -314,7 +327,7 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   Reader rd(origin);
   Config cfg;
   cfg.resolver.order.assign(sources.begin(), sources.end());  // the registry's order
-  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "answer"}));
+  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "map", "answer"}));
   auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);
@@ -327,6 +340,9 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   auto dnss = section("dns");
   if (!dnss) return base::fail(dnss.error());
   if (*dnss) ONIONMX_TRY(parse_dns(rd, **dnss, cfg.dns));
+  auto maps = section("map");
+  if (!maps) return base::fail(maps.error());
+  if (*maps) ONIONMX_TRY(parse_map(rd, **maps, cfg.map));
   auto ans = section("answer");
   if (!ans) return base::fail(ans.error());
   if (*ans) ONIONMX_TRY(parse_answer(rd, **ans, cfg));

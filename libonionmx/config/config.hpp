@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <span>
 
@@ -18,8 +19,17 @@
 
 namespace onionmx::config {
 
+// The static map ([map], docs/map-format.md).  No path: no map.
+struct MapSettings {
+  std::string path;
+  std::vector<std::string> trusted_keys;  // minisign public key files
+  std::string state_dir = "/var/lib/onionmx";  // rollback state, created if missing
+  bool allow_unsigned = false;
+};
+
 struct Config {
   resolver::Settings resolver;
+  MapSettings map;
   dns::DnsConfig dns;
   proto::AnswerStyle answer;
 };

@@ -23,7 +23,11 @@ bool missing(const std::string& path) {
   return ::stat(path.c_str(), &st) != 0 && errno == ENOENT;
 }
 
-base::Result<void> apply(const Overrides& ov, dns::DnsConfig& dns) {
+base::Result<void> apply(const Overrides& ov, config::Config& cfg) {
+  dns::DnsConfig& dns = cfg.dns;
+  if (ov.map_path) cfg.map.path = *ov.map_path;
+  if (ov.trusted_keys) cfg.map.trusted_keys = *ov.trusted_keys;
+  if (ov.state_dir) cfg.map.state_dir = *ov.state_dir;
   if (ov.servers) {
     dns.servers.clear();
     for (const auto& s : *ov.servers) {
@@ -53,7 +57,7 @@ base::Result<config::Config> load(const ConfigInput& input, const Overrides& ov)
   else if (!input.path.empty() && !(input.optional && missing(input.path)))
     cfg = config::load_config(input.path, source_names());
   if (!cfg) return cfg;
-  ONIONMX_TRY(apply(ov, cfg->dns));
+  ONIONMX_TRY(apply(ov, *cfg));
   return cfg;
 }
 

@@ -46,6 +46,9 @@ struct Overrides {
   std::optional<bool> tcp;
   std::optional<dns::Dnssec> dnssec;
   std::optional<std::chrono::milliseconds> timeout;  // dns::kMinTimeout..kMaxTimeout
+  std::optional<std::string> map_path;
+  std::optional<std::vector<std::string>> trusted_keys;
+  std::optional<std::string> state_dir;
 };
 
 // Loads `input` and applies `ov`: the configuration a generation uses.

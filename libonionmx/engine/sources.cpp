@@ -4,11 +4,18 @@
 #include <array>
 #include <string>
 
+#include <chrono>
+#include <filesystem>
+#include <system_error>
+
+#include "base/file.hpp"
 #include "base/strings.hpp"
+#include "map/signed_map.hpp"
 #include "crypto/crypto.hpp"
 #include "dns/cares_client.hpp"
 #include "source/dns_source.hpp"
 #include "source/local_domains.hpp"
+#include "source/map_source.hpp"
 #include "source/onion_recipients.hpp"
 
 namespace onionmx::engine {
@@ -22,6 +29,40 @@ base::Result<std::unique_ptr<source::Source>> make_onion(const SourceContext& c)
   return std::make_unique<source::OnionAddressSource>(c.config.resolver.onion_port);
 }
 
+// Loads the configured map; any refusal fails the whole generation, so a
+// reload with a bad map leaves the running one in place.
+base::Result<std::unique_ptr<source::Source>> make_map(const SourceContext& c) {
+  const config::MapSettings& m = c.config.map;
+  if (m.path.empty())
+    return std::make_unique<source::MapSource>(nullptr, c.clock, c.log);
+  map::LoadOptions o;
+  for (const auto& path : m.trusted_keys) {
+    auto text = base::read_file(path, 4096, "4096 bytes");
+    if (!text) return base::fail(text.error());
+    auto key = crypto::parse_minisign_public_key(*text);
+    if (!key) return base::fail(key.error().code, path + ": " + key.error().detail);
+    o.trusted_keys.push_back(*key);
+  }
+  if (!m.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(m.state_dir, ec);
+    if (ec) return base::fail(base::Status::Io, "state directory " + m.state_dir + ": " + ec.message());
+  }
+  o.state_dir = m.state_dir;
+  o.allow_unsigned = m.allow_unsigned;
+  o.now = std::chrono::duration_cast<std::chrono::seconds>(c.clock.wall().time_since_epoch()).count();
+  auto loaded = map::load_signed_map(m.path, o);
+  if (!loaded) return base::fail(loaded.error().code, m.path + ": " + loaded.error().detail);
+  if (c.log) {
+    for (const auto& w : loaded->warnings) c.log(base::LogLevel::Warning, m.path + ": " + w);
+    c.log(base::LogLevel::Info, m.path + ": static map serial " +
+                                    std::to_string(loaded->map.serial()) + ", " +
+                                    std::to_string(loaded->map.size()) + " entries");
+  }
+  auto shared = std::make_shared<const map::StaticMap>(std::move(loaded->map));
+  return std::make_unique<source::MapSource>(std::move(shared), c.clock, c.log);
+}
+
 base::Result<std::unique_ptr<source::Source>> make_dns(const SourceContext& c) {
   auto client = dns::CaresClient::create(c.loop, c.config.dns, c.log, c.clock);
   if (!client) return base::fail(client.error());
@@ -33,6 +74,8 @@ base::Result<std::unique_ptr<source::Source>> make_dns(const SourceContext& c) {
 constexpr std::array kRegistry = {
     SourceEntry{source::LocalDomainSource::kName, &make_local},
     SourceEntry{source::OnionAddressSource::kName, &make_onion},
+    // Pinned routes win over DNS: a pinned domain never leaks a lookup.
+    SourceEntry{source::MapSource::kName, &make_map},
     SourceEntry{source::DnsSource::kName, &make_dns},
 };
 

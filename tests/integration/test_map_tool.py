@@ -11,6 +11,7 @@ loaded by the real postmap (private config directory, `postmap -c`; no
 Postfix service runs).  Environment: ONIONMX_MAP = path of the tool.
 Exit 77 (skipped) when minisign is not installed.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -218,8 +219,38 @@ def scenarios(d):
         rc, out, err = run([postmap, "-c", j("pfconf"), "-q", "nowhere.example", "hash:" + j("transport")])
         check("postmap -q unknown key", rc == 1 and out == "", out + err)
 
+    lookup_uses_the_map(d)
     print(f"{checks - len(failures)}/{checks} checks passed")
     return 1 if failures else 0
+
+
+def lookup_uses_the_map(d):
+    """onionmx-lookup --map: a map signed by the real minisign pins its
+    domains (source "map", serial in --explain); a tampered one is refused
+    before any lookup (exit 3)."""
+    lookup = os.environ.get("ONIONMX_LOOKUP")
+    if not lookup:
+        print("ONIONMX_LOOKUP not set: lookup checks skipped")
+        return
+    j = lambda *p: os.path.join(d, "lk", *p)
+    os.mkdir(j())
+    write(j("map.json"), map_json(5, {"example.org": V1, ".example.net": V2}, "2099-01-01T00:00:00Z"))
+    rc, _, err = run(["minisign", "-G", "-W", "-p", j("k.pub"), "-s", j("k.key")])
+    rc2, _, err2 = run(["minisign", "-S", "-s", j("k.key"), "-m", j("map.json")])
+    check("minisign signs the lookup map", rc == 0 and rc2 == 0, err + err2)
+    args = [lookup, "--map", j("map.json"), "--trusted-key", j("k.pub"), "--state-dir", j("state"),
+            "--server", "127.0.0.1:9", "--format", "json", "--explain"]
+    rc, out, err = run(args + ["user@example.org", "user@mx.example.net"])
+    answers = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    check("lookup --map answers pinned domains from the map",
+          rc == 0 and len(answers) == 2 and all(a["source"] == "map" for a in answers)
+          and answers[0]["routes"][0]["onion"] == V1 and answers[1]["routes"][0]["onion"] == V2
+          and any("serial 5" in e for e in answers[0]["explain"]), out + err)
+    check("lookup --map creates the state directory", os.path.isdir(j("state")), d)
+    write(j("map.json"), " ", mode="a")
+    rc, out, err = run(args + ["user@example.org"])
+    check("lookup --map refuses a tampered map before any lookup",
+          rc == 3 and out == "" and "map.json" in err, f"rc={rc} {out} {err}")
 
 
 if __name__ == "__main__":

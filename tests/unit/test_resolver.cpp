@@ -561,7 +561,7 @@ TEST_F(OnionRecipients, DefaultOrderAndUnknownSourceName) {
   EXPECT_TRUE(Settings{}.order.empty());
   auto names = onionmx::engine::source_names();
   EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.end()),
-            (std::vector<std::string_view>{"local", "onion-address", "dns"}));
+            (std::vector<std::string_view>{"local", "onion-address", "map", "dns"}));
   EXPECT_EQ(Settings{}.on_dns_failure, FailurePolicy::Defer);
   Settings s;
   s.order = {"local", "ldap"};

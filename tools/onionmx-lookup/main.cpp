@@ -71,6 +71,9 @@ struct Args {
   bool explain = false;
   bool demo = false;
   bool version = false;
+  std::string map;
+  std::vector<std::string> trusted_keys;
+  std::string state_dir;
   std::vector<std::string> keys;
 };
 
@@ -87,6 +90,14 @@ void define(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({"off", "prefer", "require"}));
   app.add_option("--timeout", a.timeout, "Time budget of one lookup in seconds")
       ->check(CLI::Range(ONIONMX_TIMEOUT_MIN_MS / 1000.0, ONIONMX_TIMEOUT_MAX_MS / 1000.0));
+  app.add_option("--map", a.map, "Signed static map (JSON); its signature is read from FILE.minisig")
+      ->allow_extra_args(false);
+  app.add_option("--trusted-key", a.trusted_keys,
+                 "Minisign public key trusted to sign the map, repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--state-dir", a.state_dir,
+                 "Directory of the map's rollback state (default /var/lib/onionmx)")
+      ->allow_extra_args(false);
   app.add_flag("--explain", a.explain, "Show the decision path of every answer");
   app.add_flag("--demo", a.demo, "Answer a built-in set of example keys (no network, no config)");
   app.add_flag("--version", a.version, "Print the version and exit");
@@ -113,6 +124,9 @@ std::string options_from(Args& a, onionmx::Options& opts) {
     opts.servers = csv;
   }
   if (a.tcp) opts.tcp = true;
+  opts.map_path = a.map;
+  if (!a.trusted_keys.empty()) opts.trusted_keys = a.trusted_keys;
+  opts.state_dir = a.state_dir;
   if (a.dnssec == "off") opts.dnssec = onionmx::Dnssec::Off;
   if (a.dnssec == "prefer") opts.dnssec = onionmx::Dnssec::Prefer;
   if (a.dnssec == "require") opts.dnssec = onionmx::Dnssec::Require;
