@@ -28,7 +28,7 @@ LOOKUP = os.environ.get("ONIONMX_LOOKUP") or os.path.join(
     REPO, "build", "tools", "onionmx-lookup", "onionmx-lookup")
 
 STATUSES = {"found", "notfound", "temp", "perm"}
-SOURCES = {"onion-address", "dns", "local", "policy", "none"}
+SOURCES = {"onion-address", "map", "dns", "local", "policy", "none"}
 EXIT_FOUND, EXIT_NOTFOUND, EXIT_TEMP, EXIT_PERM = 0, 1, 2, 3
 DEFAULT_TIMEOUT = "5"
 P = dh.SRV_PREFIX
