@@ -15,7 +15,7 @@ Starts, from a private temporary directory and on free high ports of
 
 Expectations (which routes a correct lookup returns) are derived here from
 the zone data with an independent Python implementation of the onionmx
-onion rules (onion-and-crypto.md §1.3) and of RFC 2782 weighted selection,
+onion rules (docs/test-vectors.md §1.3) and of RFC 2782 weighted selection,
 never from the program under test.
 
 Use from unittest (Harness().start() / .close()) or by hand:
@@ -39,7 +39,7 @@ import tempfile
 import time
 
 # --------------------------------------------------------------------------
-# Onion addresses (onion-and-crypto.md §1.4 / §1.5)
+# Onion addresses (docs/test-vectors.md §1.4 / §1.5)
 
 V1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion"
 V2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion"
@@ -200,7 +200,7 @@ def random_onions(count, tag="big"):
 
 
 def first_route_probabilities(srvs):
-    """P(first route == onion) under RFC 2782 as in dns.md §2: lowest priority
+    """P(first route == onion) under RFC 2782 as in docs/test-vectors.md §3: lowest priority
     group among the valid onion targets; weight-0 RRs first (shuffled), x
     uniform in [0, sum] inclusive, first RR whose running sum >= x."""
     valid = [s for s in srvs if onion_verdict(s[3]) is None]
