@@ -624,7 +624,8 @@ class KnotServer:
             acls = ("acl:\n  - id: onionmx-update\n"
                     f"    key: [{', '.join(self.tsig_keys)}]\n    action: update\n"
                     "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n")
-        # Dynamic updates need the journal (dns.md §7.6).
+        # Dynamic updates need the journal (Knot reference manual, zone
+        # option journal-content).
         journal = "changes" if self.tsig_keys else "none"
         with open(self.conf, "w") as f:
             f.write(f"""server:
@@ -726,7 +727,8 @@ class BindServer:
     """BIND 9 `named` as primary for {origin: zone text}, in the foreground
     (-g) from workdir/<name>/ on a free port of 127.0.0.1, each zone open to
     RFC 2136 updates signed with one of tsig_keys (name -> (algorithm,
-    base64 secret)) and to AXFR from anywhere (dns.md §7.5)."""
+    base64 secret)) and to AXFR from anywhere (BIND 9 ARM: update-policy,
+    allow-transfer)."""
 
     def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None):
         self.dir = os.path.join(workdir, name)
