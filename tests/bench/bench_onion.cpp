@@ -79,7 +79,7 @@ FreshAddresses& fresh() {
   return pool;
 }
 
-// V1..V3 of onion-and-crypto.md §1.4.
+// V1..V3 of docs/test-vectors.md §1.4.
 const std::vector<std::string> kDocAddresses = {
     "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion",
     "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion",

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Write the seed corpus of fuzz_dns_message: DNS answers in wire format.
 
-Standard library only.  Builds the answers of the test zone of dns.md §1
-(`_onion-mx._tcp.multi`, `mail1`, `none`), CNAME chains, negative answers
-with the zone SOA, server errors, invalid targets, then truncated and
-malformed variants of them.  The output is committed; rerun after editing:
+Standard library only.  Builds the answers of the test zone of
+docs/test-vectors.md §2 (`_onion-mx._tcp.multi`, `mail1`, `none`), CNAME
+chains, negative answers with the zone SOA, server errors, invalid targets,
+then truncated and malformed variants of them.  The output is committed; rerun after editing:
 
     python3 tests/fuzz/make_dns_corpus.py [OUTPUT_DIR]
 
@@ -112,7 +112,7 @@ def srv_answer(qname, records, flags=F_ANSWER, ttl=300, additional_opt=False):
 
 
 def multi_compressed():
-    """dns.md §1 `multi`: targets 2 and 3 reuse ".onion" of target 1."""
+    """docs/test-vectors.md §2 `multi`: targets 2 and 3 reuse ".onion" of target 1."""
     q = "_onion-mx._tcp.multi." + ZONE
     w = Wire().header(F_ANSWER, an=4).question(q)
     w.ptr(12).rr(T_SRV, 300).u16(10).u16(60).u16(25).labels(A1)

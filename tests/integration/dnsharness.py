@@ -15,7 +15,7 @@ Starts, from a private temporary directory and on free high ports of
 
 Expectations (which routes a correct lookup returns) are derived here from
 the zone data with an independent Python implementation of the onionmx
-onion rules (onion-and-crypto.md §1.3) and of RFC 2782 weighted selection,
+onion rules (docs/test-vectors.md §1.3) and of RFC 2782 weighted selection,
 never from the program under test.
 
 Use from unittest (Harness().start() / .close()) or by hand:
@@ -39,7 +39,7 @@ import tempfile
 import time
 
 # --------------------------------------------------------------------------
-# Onion addresses (onion-and-crypto.md §1.4 / §1.5)
+# Onion addresses (docs/test-vectors.md §1.4 / §1.5)
 
 V1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion"
 V2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion"
@@ -200,7 +200,7 @@ def random_onions(count, tag="big"):
 
 
 def first_route_probabilities(srvs):
-    """P(first route == onion) under RFC 2782 as in dns.md §2: lowest priority
+    """P(first route == onion) under RFC 2782 as in docs/test-vectors.md §3: lowest priority
     group among the valid onion targets; weight-0 RRs first (shuffled), x
     uniform in [0, sum] inclusive, first RR whose running sum >= x."""
     valid = [s for s in srvs if onion_verdict(s[3]) is None]
@@ -624,7 +624,8 @@ class KnotServer:
             acls = ("acl:\n  - id: onionmx-update\n"
                     f"    key: [{', '.join(self.tsig_keys)}]\n    action: update\n"
                     "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n")
-        # Dynamic updates need the journal (dns.md §7.6).
+        # Dynamic updates need the journal (Knot reference manual, zone
+        # option journal-content).
         journal = "changes" if self.tsig_keys else "none"
         with open(self.conf, "w") as f:
             f.write(f"""server:
@@ -726,7 +727,8 @@ class BindServer:
     """BIND 9 `named` as primary for {origin: zone text}, in the foreground
     (-g) from workdir/<name>/ on a free port of 127.0.0.1, each zone open to
     RFC 2136 updates signed with one of tsig_keys (name -> (algorithm,
-    base64 secret)) and to AXFR from anywhere (dns.md §7.5)."""
+    base64 secret)) and to AXFR from anywhere (BIND 9 ARM: update-policy,
+    allow-transfer)."""
 
     def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None):
         self.dir = os.path.join(workdir, name)

@@ -254,7 +254,7 @@ class DnsLookupTest(LookupCase):
         self.assertNotIn("backup.example.net", res.out)
 
     def test_multi_weighted_first_route_statistics(self):
-        """RFC 2782 weights (dns.md §2) over 2000 lookups in one stdin batch.
+        """RFC 2782 weights (docs/test-vectors.md §3) over 2000 lookups in one stdin batch.
         The distribution is computed over the answers that came back found;
         that every answer must be found is test_large_stdin_batch_all_found."""
         n_keys = 2000

@@ -1,6 +1,7 @@
 // test_answer_format.cpp - the exact bytes each consumer is told
 // (proto/answer_format.hpp; docs/onionmx-lookup.md "Output formats";
-// mta-protocols.md §1.2, §3.2; style.md §5 status -> MTA answer table).
+// Postfix socketmap_table(5) reply statuses, transport(5) answer forms;
+// docs/status-model.md "MTA answers").
 //
 // Postfix socketmap payloads, OpenSMTPD table values and the JSON line of
 // onionmx-lookup are fixed interfaces: every expectation below is a whole
@@ -33,7 +34,7 @@ using onionmx::proto::safe_reason;
 using onionmx::record::Answer;
 using onionmx::record::Route;
 
-// V1, V2, V3 of onion-and-crypto.md §1.4.
+// V1, V2, V3 of docs/test-vectors.md §1.4.
 const std::string kA1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 const std::string kA2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion";
 const std::string kA3 = "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid.onion";

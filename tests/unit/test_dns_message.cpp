@@ -89,7 +89,7 @@ const std::string kA2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sa
 const std::string kA3 = "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid";
 const std::string kMulti = "_onion-mx._tcp.multi.onionmx.test";
 
-// `_onion-mx._tcp.multi` of dns.md §1; the 2nd and 3rd targets reuse the
+// `_onion-mx._tcp.multi` of docs/test-vectors.md §2; the 2nd and 3rd targets reuse the
 // ".onion" of the first through a compression pointer, the owners point at
 // the question.
 Wire multi_answer() {
@@ -359,8 +359,8 @@ TEST(ParseMessage, CnameChainIsDecoded) {
   EXPECT_FALSE(m->answers[0].srv);
 }
 
-// NXDOMAIN for `_onion-mx._tcp.nx.onionmx.test` with the zone SOA of dns.md
-// §1 (serial 1, refresh 3600, retry 600, expire 86400, minimum 60).
+// NXDOMAIN for `_onion-mx._tcp.nx.onionmx.test` with the zone SOA of
+// docs/test-vectors.md §2 (serial 1, refresh 3600, retry 600, expire 86400, minimum 60).
 Wire nxdomain_with_soa(std::uint32_t soa_ttl = 60, std::uint32_t minimum = 60) {
   Wire w;
   w.header(3, kFlagsNxDomain, 1, 0, 1, 0)

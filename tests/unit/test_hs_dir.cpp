@@ -1,4 +1,5 @@
-// test_hs_dir.cpp - reading a Tor HiddenServiceDir (onion-and-crypto.md §2).
+// test_hs_dir.cpp - reading a Tor HiddenServiceDir (tor(1) HiddenServiceDir;
+// file layout as tor writes it: tests/data/hs_v1/README.md).
 //
 // Each test builds its directory under a fresh mkdtemp() directory, with the
 // file layout tor writes: `hostname` = "<56>.onion\n" (63 bytes) and
@@ -27,7 +28,7 @@ using onionmx::address::read_hs_dir;
 constexpr const char* kV1Host = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 constexpr const char* kV1Pk = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
 constexpr const char* kV2Host = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion";
-// onion-and-crypto.md §1.5: identity key with a valid checksum, and its key.
+// docs/test-vectors.md §1.5: identity key with a valid checksum, and its key.
 constexpr const char* kIdentityHost =
     "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd.onion";
 

@@ -1,5 +1,6 @@
-// test_mail_key.cpp - MTA lookup keys (mta-protocols.md §1.1, §3.1) to the
-// domain onionmx routes.
+// test_mail_key.cpp - MTA lookup keys (Postfix socketmap_table(5), transport(5)
+// "TABLE SEARCH ORDER"; docs/status-model.md "Keys that are not domains") to
+// the domain onionmx routes.
 #include <gtest/gtest.h>
 
 #include <ostream>

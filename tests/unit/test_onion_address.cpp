@@ -1,6 +1,6 @@
 // test_onion_address.cpp - Tor v3 onion names: parse, validate, encode.
 //
-// Vectors are copied verbatim from docs onion-and-crypto.md §1.3-§1.5.
+// Vectors are copied verbatim from docs/test-vectors.md §1.3-§1.5.
 // Expected verdicts for generated inputs come from a small independent
 // reference (OpenSSL EVP_sha3_256 + libsodium + a bit-loop base32 written
 // here), never from the code under test.
@@ -66,7 +66,7 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 }
 
 // Reference implementation of rend-spec-v3 "Encoding onion addresses",
-// independent of libonionmx (onion-and-crypto.md §1.1).
+// independent of libonionmx (rend-spec-v3 [ONIONADDRESS], RFC 4648 base32).
 std::array<std::uint8_t, 32> ref_sha3(std::span<const std::uint8_t> data) {
   std::array<std::uint8_t, 32> md{};
   unsigned int len = 0;
@@ -128,7 +128,7 @@ std::optional<std::array<std::uint8_t, 35>> ref_unbase32(std::string_view label)
   return raw;
 }
 
-// What onion-and-crypto.md §1.3 says about a 56-character lower-case label;
+// What docs/test-vectors.md §1.3 says about a 56-character lower-case label;
 // nullopt = valid.
 std::optional<OnionError> ref_verdict(std::string_view label) {
   auto raw = ref_unbase32(label);

@@ -1,4 +1,4 @@
-// test_srv.cpp - RFC 2782 SRV ordering (dns.md §2).
+// test_srv.cpp - RFC 2782 SRV ordering (docs/test-vectors.md §3).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,8 +20,8 @@ using onionmx::record::shuffle;
 using onionmx::record::SrvRecord;
 using onionmx::record::UniformRng;
 
-// A1/A2/A3 = V1/V2/V3 of onion-and-crypto.md; `_onion-mx._tcp.multi` of
-// dns.md §1, in zone order.
+// A1/A2/A3 = V1/V2/V3 of docs/test-vectors.md §1.4; `_onion-mx._tcp.multi`
+// of docs/test-vectors.md §2, in zone order.
 const std::string kA1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 const std::string kA2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion";
 const std::string kA3 = "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid.onion";
@@ -70,7 +70,7 @@ struct ReferenceVector {
   Calls calls;
 };
 
-// dns.md §2 "Reference vectors on _onion-mx._tcp.multi".
+// docs/test-vectors.md §3 "Reference vectors on _onion-mx._tcp.multi".
 std::vector<ReferenceVector> reference_vectors() {
   return {
       {{37, 0, 0, 0}, {kA1, kA3, kA2, kBackup}, {{80, 37}, {20, 0}, {20, 0}, {0, 0}}},

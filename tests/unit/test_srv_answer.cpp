@@ -1,5 +1,6 @@
 // test_srv_answer.cpp - what an `_onion-mx._tcp` SRV answer means, and which
-// onion routes it yields (dns.md §1-§3, RFC 2782, RFC 2308, RFC 2181 §8).
+// onion routes it yields (docs/test-vectors.md §2-§3, RFC 2782, RFC 2308,
+// RFC 2181 §8).
 //
 // Messages are built as parsed `Message` values so each scenario states
 // exactly the sections it has.
@@ -56,7 +57,7 @@ Selection select_routes(std::vector<SrvRecord> records, const UniformRng& rnd) {
 const std::string kA1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 const std::string kA2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion";
 const std::string kA3 = "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid.onion";
-// onion-and-crypto.md §1.5
+// docs/test-vectors.md §1.5
 const std::string kBadChecksum = "boqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 const std::string kIdentityKey = "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd.onion";
 const std::string kV2 = "expyuzz4wqqyqhjn.onion";
@@ -109,7 +110,7 @@ ResourceRecord soa(std::string_view zone, std::uint32_t ttl, std::uint32_t minim
   return rr;
 }
 
-// `_onion-mx._tcp.multi` of dns.md §1 ($TTL 300).
+// `_onion-mx._tcp.multi` of docs/test-vectors.md §2 ($TTL 300).
 Message multi_reply() {
   Message m = reply();
   m.answers = {srv(kQ, 300, 10, 60, 25, kA1), srv(kQ, 300, 10, 20, 25, kA2),

@@ -21,7 +21,7 @@ using namespace onionmx;
 using base::Status;
 using test::contains;
 
-// onion-and-crypto.md §1.4 (valid) and §1.5 (invalid).
+// docs/test-vectors.md §1.4 (valid) and §1.5 (invalid).
 const std::string kV1 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 const std::string kV2 = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion";
 const std::string kV3 = "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkenl5sid.onion";

@@ -1,5 +1,5 @@
 // test_tsig.cpp - RFC 2136 UPDATE writer + RFC 8945 TSIG: the deterministic
-// vector of the design notes (dns.md §7.3) byte for byte, response
+// vector of docs/test-vectors.md §4 byte for byte, response
 // verification (request MAC chaining, BADTIME/BADSIG/BADKEY answers), and the
 // reader's verdict for every rcode and TSIG error.
 #include <gtest/gtest.h>
@@ -51,7 +51,7 @@ TsigKey vector_key() {
   return k;
 }
 
-// dns.md §7.3, as printed there.
+// docs/test-vectors.md §4, as printed there.
 const char* kMessageHex =
     "123428000001000000020000076f6e696f6e6d7804746573740000060001095f6f6e696f6e2d6d78045f746370056d"
     "61696c33"
