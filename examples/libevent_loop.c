@@ -9,11 +9,10 @@
  * onionmxd work this way).  Blocking calls (onionmx_lookup, onionmx_ctx_run)
  * are refused on such a context.  Prints one "key<TAB>Postfix answer" line
  * per key; exits 0 when every key was answered. */
-#include <stdio.h>
-#include <string.h>
-
 #include <event2/event.h>
 #include <onionmx/onionmx.h>
+#include <stdio.h>
+#include <string.h>
 
 struct state {
   struct event_base *base;

@@ -6,10 +6,9 @@
  * Prints the Postfix answer for each key and exits 0 when every lookup
  * produced an answer.  Without a configuration file (NULL config_path) the
  * built-in defaults apply: local domains none, DNS from /etc/resolv.conf. */
+#include <onionmx/onionmx.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <onionmx/onionmx.h>
 
 int main(int argc, char **argv) {
   onionmx_options opts = ONIONMX_OPTIONS_INIT;

@@ -3,9 +3,8 @@
 //   c++ -std=c++20 lookup.cpp $(pkg-config --cflags --libs onionmx) -o lookup-cpp
 //   ./lookup-cpp user@example.org other.example
 #include <cstdio>
-#include <vector>
-
 #include <onionmx/onionmx.hpp>
+#include <vector>
 
 int main(int argc, char** argv) {
   try {

@@ -10,11 +10,10 @@
  * has passed.  Nothing here blocks inside the library.  Prints one
  * "key<TAB>Postfix answer" line per key, in completion order; exits 0
  * when every key was answered. */
+#include <onionmx/onionmx.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <onionmx/onionmx.h>
 
 #define MAX_FDS 64
 

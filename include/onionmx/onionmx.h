@@ -26,10 +26,9 @@
 #ifndef ONIONMX_H
 #define ONIONMX_H
 
+#include <onionmx/version.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <onionmx/version.h>
 
 #if defined(_WIN32)
 #define ONIONMX_EXPORT
@@ -51,31 +50,32 @@ extern "C" {
 
 /** Status codes.  Never renumbered; new codes are appended. */
 enum onionmx_status {
-  ONIONMX_OK = 0,          /**< success / an onion route was found */
-  ONIONMX_ENOTFOUND = -1,  /**< no onion route: the MTA routes normally */
-  ONIONMX_ETEMP = -2,      /**< temporary failure (DNS timeout, SERVFAIL, ...): defer */
-  ONIONMX_EINVAL = -3,     /**< invalid argument (API misuse) */
-  ONIONMX_EBADDATA = -4,   /**< malformed data: invalid onion name, bad record */
-  ONIONMX_EBADSIG = -5,    /**< signature verification failed */
-  ONIONMX_EIO = -6,        /**< input/output error (file, socket) */
-  ONIONMX_ENOMEM = -7,     /**< out of memory */
-  ONIONMX_EINTERNAL = -8   /**< internal error (a bug was caught) */
+  ONIONMX_OK = 0,         /**< success / an onion route was found */
+  ONIONMX_ENOTFOUND = -1, /**< no onion route: the MTA routes normally */
+  ONIONMX_ETEMP = -2,     /**< temporary failure (DNS timeout, SERVFAIL, ...): defer */
+  ONIONMX_EINVAL = -3,    /**< invalid argument (API misuse) */
+  ONIONMX_EBADDATA = -4,  /**< malformed data: invalid onion name, bad record */
+  ONIONMX_EBADSIG = -5,   /**< signature verification failed */
+  ONIONMX_EIO = -6,       /**< input/output error (file, socket) */
+  ONIONMX_ENOMEM = -7,    /**< out of memory */
+  ONIONMX_EINTERNAL = -8  /**< internal error (a bug was caught) */
 };
 
 /** The MTA-facing verdict of a lookup (docs/status-model.md). */
 enum onionmx_outcome {
-  ONIONMX_FOUND = 0,     /**< route over Tor: Postfix `OK smtptor:[x.onion]:25` */
-  ONIONMX_NOTFOUND = 1,  /**< no onion route: Postfix `NOTFOUND ` */
-  ONIONMX_TEMP = 2,      /**< temporary failure: Postfix `TEMP reason`, mail defers */
-  ONIONMX_PERM = 3       /**< permanent failure: Postfix `PERM reason`, mail defers */
+  ONIONMX_FOUND = 0,    /**< route over Tor: Postfix `OK smtptor:[x.onion]:25` */
+  ONIONMX_NOTFOUND = 1, /**< no onion route: Postfix `NOTFOUND ` */
+  ONIONMX_TEMP = 2,     /**< temporary failure: Postfix `TEMP reason`, mail defers */
+  ONIONMX_PERM = 3      /**< permanent failure: Postfix `PERM reason`, mail defers */
 };
 
 /** Answer formats for onionmx_result_format(). */
 enum onionmx_format {
-  ONIONMX_FORMAT_TEXT = 0,      /**< one human-readable line */
-  ONIONMX_FORMAT_JSON = 1,      /**< one JSON object (docs/onionmx-lookup.md) */
-  ONIONMX_FORMAT_POSTFIX = 2,   /**< socketmap reply: `OK smtptor:[x.onion]:25`, `NOTFOUND `, ... */
-  ONIONMX_FORMAT_OPENSMTPD = 3  /**< relay URL `smtp+notls://x.onion:25`, or `not-found`/`error|...` */
+  ONIONMX_FORMAT_TEXT = 0,    /**< one human-readable line */
+  ONIONMX_FORMAT_JSON = 1,    /**< one JSON object (docs/onionmx-lookup.md) */
+  ONIONMX_FORMAT_POSTFIX = 2, /**< socketmap reply: `OK smtptor:[x.onion]:25`, `NOTFOUND `, ... */
+  ONIONMX_FORMAT_OPENSMTPD =
+      3 /**< relay URL `smtp+notls://x.onion:25`, or `not-found`/`error|...` */
 };
 
 /** DNSSEC policy; ONIONMX_DNSSEC_CONFIG keeps the configuration file's. */
@@ -142,19 +142,32 @@ typedef struct onionmx_options {
   void *log_payload;
   const char *config_text; /**< TOML text used instead of config_path; NULL: none */
   /* version 2 */
-  onionmx_watch_fn watch;  /**< descriptors to watch, for the caller's own loop; NULL: none */
+  onionmx_watch_fn watch; /**< descriptors to watch, for the caller's own loop; NULL: none */
   void *watch_payload;
   struct event_base *event_base; /**< run on the caller's libevent base; NULL: a private one */
-  const char *map_path;            /**< override: signed static map (docs/map-format.md); NULL: config */
-  const char *const *trusted_keys; /**< override: NULL-terminated minisign public key files; NULL: config */
-  const char *state_dir;           /**< override: rollback state directory; NULL: config */
+  const char *map_path; /**< override: signed static map (docs/map-format.md); NULL: config */
+  const char *const
+      *trusted_keys;     /**< override: NULL-terminated minisign public key files; NULL: config */
+  const char *state_dir; /**< override: rollback state directory; NULL: config */
 } onionmx_options;
 
-#define ONIONMX_OPTIONS_INIT                                                                    \
-  {                                                                                             \
-    ONIONMX_OPTIONS_VERSION, 0u, NULL, NULL, -1, ONIONMX_DNSSEC_CONFIG, 0u, NULL, NULL, NULL, \
-        NULL, NULL, NULL, NULL, NULL, NULL                                                      \
-  }
+#define ONIONMX_OPTIONS_INIT \
+  {ONIONMX_OPTIONS_VERSION,  \
+   0u,                       \
+   NULL,                     \
+   NULL,                     \
+   -1,                       \
+   ONIONMX_DNSSEC_CONFIG,    \
+   0u,                       \
+   NULL,                     \
+   NULL,                     \
+   NULL,                     \
+   NULL,                     \
+   NULL,                     \
+   NULL,                     \
+   NULL,                     \
+   NULL,                     \
+   NULL}
 
 typedef struct onionmx_ctx onionmx_ctx;
 typedef struct onionmx_result onionmx_result;
@@ -254,7 +267,8 @@ ONIONMX_EXPORT int onionmx_ctx_process(onionmx_ctx *ctx);
  */
 ONIONMX_EXPORT int onionmx_ctx_timeout(const onionmx_ctx *ctx);
 
-/** Lookups started and not yet answered (cancelled ones included until their query ends). since 0.2 */
+/** Lookups started and not yet answered (cancelled ones included until their query ends). since 0.2
+ */
 ONIONMX_EXPORT size_t onionmx_ctx_pending(const onionmx_ctx *ctx);
 
 /**
@@ -267,7 +281,8 @@ ONIONMX_EXPORT size_t onionmx_ctx_pending(const onionmx_ctx *ctx);
  */
 ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_ctx_reload(onionmx_ctx *ctx);
 
-/** How many times the configuration was loaded: 1 after onionmx_ctx_new(), +1 per successful reload. since 0.2 */
+/** How many times the configuration was loaded: 1 after onionmx_ctx_new(), +1 per successful
+ * reload. since 0.2 */
 ONIONMX_EXPORT uint64_t onionmx_ctx_generation(const onionmx_ctx *ctx);
 
 /** Free a result.  NULL is ignored. */
@@ -281,7 +296,8 @@ ONIONMX_EXPORT int onionmx_result_outcome(const onionmx_result *result);
 ONIONMX_EXPORT const char *onionmx_result_key(const onionmx_result *result);
 /** The domain routed, lower case; "" when the key has none. */
 ONIONMX_EXPORT const char *onionmx_result_domain(const onionmx_result *result);
-/** The source that decided: "onion-address", "map", "dns", "local", "policy" or "none"; later versions may add sources. */
+/** The source that decided: "onion-address", "map", "dns", "local", "policy" or "none"; later
+ * versions may add sources. */
 ONIONMX_EXPORT const char *onionmx_result_source(const onionmx_result *result);
 /** Why: never NULL, never empty. */
 ONIONMX_EXPORT const char *onionmx_result_reason(const onionmx_result *result);

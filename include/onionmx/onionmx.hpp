@@ -10,6 +10,8 @@
 //   if (r.outcome == onionmx::Outcome::Found) use(r.routes.front().onion);
 #pragma once
 
+#include <onionmx/onionmx.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,13 +22,26 @@
 #include <utility>
 #include <vector>
 
-#include <onionmx/onionmx.h>
-
 namespace onionmx {
 
-enum class Outcome { Found = ONIONMX_FOUND, NotFound = ONIONMX_NOTFOUND, Temp = ONIONMX_TEMP, Perm = ONIONMX_PERM };
-enum class Dnssec { Config = ONIONMX_DNSSEC_CONFIG, Off = ONIONMX_DNSSEC_OFF, Prefer = ONIONMX_DNSSEC_PREFER, Require = ONIONMX_DNSSEC_REQUIRE };
-enum class Format { Text = ONIONMX_FORMAT_TEXT, Json = ONIONMX_FORMAT_JSON, Postfix = ONIONMX_FORMAT_POSTFIX, OpenSmtpd = ONIONMX_FORMAT_OPENSMTPD };
+enum class Outcome {
+  Found = ONIONMX_FOUND,
+  NotFound = ONIONMX_NOTFOUND,
+  Temp = ONIONMX_TEMP,
+  Perm = ONIONMX_PERM
+};
+enum class Dnssec {
+  Config = ONIONMX_DNSSEC_CONFIG,
+  Off = ONIONMX_DNSSEC_OFF,
+  Prefer = ONIONMX_DNSSEC_PREFER,
+  Require = ONIONMX_DNSSEC_REQUIRE
+};
+enum class Format {
+  Text = ONIONMX_FORMAT_TEXT,
+  Json = ONIONMX_FORMAT_JSON,
+  Postfix = ONIONMX_FORMAT_POSTFIX,
+  OpenSmtpd = ONIONMX_FORMAT_OPENSMTPD
+};
 
 class Error : public std::runtime_error {
  public:
@@ -112,8 +127,9 @@ inline Lookup take(onionmx_result* r) {
   out.ttl = onionmx_result_ttl(r);
   out.authenticated = onionmx_result_authenticated(r) != 0;
   for (size_t i = 0, n = onionmx_result_route_count(r); i < n; ++i)
-    out.routes.push_back(Route{str(onionmx_result_route_onion(r, i)), onionmx_result_route_port(r, i),
-                               onionmx_result_route_priority(r, i), onionmx_result_route_weight(r, i)});
+    out.routes.push_back(Route{str(onionmx_result_route_onion(r, i)),
+                               onionmx_result_route_port(r, i), onionmx_result_route_priority(r, i),
+                               onionmx_result_route_weight(r, i)});
   for (size_t i = 0, n = onionmx_result_explain_count(r); i < n; ++i)
     out.explain.push_back(str(onionmx_result_explain(r, i)));
   return out;

@@ -18,8 +18,9 @@ namespace onionmx::address {
 
 // The checks of read_hs_dir on file contents already read (pure; fuzzed).
 // The names only label error messages.
-[[nodiscard]] base::Result<OnionName> parse_hs_files(std::string_view key, std::string_view hostname,
-                                               const std::string& key_name,
-                                               const std::string& host_name);
+[[nodiscard]] base::Result<OnionName> parse_hs_files(std::string_view key,
+                                                     std::string_view hostname,
+                                                     const std::string& key_name,
+                                                     const std::string& host_name);
 
 }  // namespace onionmx::address

@@ -53,14 +53,22 @@ std::string_view strip_dot(std::string_view s) noexcept {
 
 std::string_view onion_error_name(OnionError e) noexcept {
   switch (e) {
-    case OnionError::NotOnion: return "not an onion name";
-    case OnionError::BadSyntax: return "bad syntax";
-    case OnionError::BadLength: return "bad length";
-    case OnionError::V2Unsupported: return "v2 unsupported";
-    case OnionError::BadBase32: return "bad base32";
-    case OnionError::BadVersion: return "bad version";
-    case OnionError::BadChecksum: return "bad checksum";
-    case OnionError::BadKey: return "bad key";
+    case OnionError::NotOnion:
+      return "not an onion name";
+    case OnionError::BadSyntax:
+      return "bad syntax";
+    case OnionError::BadLength:
+      return "bad length";
+    case OnionError::V2Unsupported:
+      return "v2 unsupported";
+    case OnionError::BadBase32:
+      return "bad base32";
+    case OnionError::BadVersion:
+      return "bad version";
+    case OnionError::BadChecksum:
+      return "bad checksum";
+    case OnionError::BadKey:
+      return "bad key";
   }
   return "bad onion";
 }
@@ -102,14 +110,14 @@ tl::expected<OnionName, OnionProblem> parse_onion(std::string_view input,
     if (subdomains.empty())
       return problem(OnionError::BadSyntax, "empty label before the onion address");
     if (auto why = domain_syntax_problem(subdomains); !why.empty())
-      return problem(OnionError::BadSyntax, "bad subdomain labels \"" + base::printable(subdomains) +
-                                                "\": " + why);
+      return problem(OnionError::BadSyntax,
+                     "bad subdomain labels \"" + base::printable(subdomains) + "\": " + why);
   }
 
   if (label.size() == kV2LabelLength)
-    return problem(OnionError::V2Unsupported,
-                   "v2 onion services no longer exist (16-character address \"" +
-                       std::string(label) + "\")");
+    return problem(
+        OnionError::V2Unsupported,
+        "v2 onion services no longer exist (16-character address \"" + std::string(label) + "\")");
   if (label.size() != kOnionLabelLength)
     return problem(OnionError::BadLength, "onion address label has " +
                                               std::to_string(label.size()) +

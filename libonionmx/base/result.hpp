@@ -6,9 +6,8 @@
 #pragma once
 
 #include <string>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 #include "base/status.hpp"
 
@@ -33,8 +32,8 @@ inline tl::unexpected<Error> fail(Error e) { return tl::unexpected<Error>(std::m
 // Returns the error of a Result-valued expression from the enclosing
 // function, which must itself return some Result.  For checks whose value
 // is not needed: `ONIONMX_TRY(reader.get_bool(...));`.
-#define ONIONMX_TRY(expr)                                                    \
-  do {                                                                       \
-    if (auto onionmx_try_ = (expr); !onionmx_try_)                           \
-      return ::onionmx::base::fail(std::move(onionmx_try_.error()));         \
+#define ONIONMX_TRY(expr)                                            \
+  do {                                                               \
+    if (auto onionmx_try_ = (expr); !onionmx_try_)                   \
+      return ::onionmx::base::fail(std::move(onionmx_try_.error())); \
   } while (0)

@@ -12,14 +12,14 @@ namespace onionmx::base {
 
 enum class Status {
   Ok = 0,
-  NotFound = -1,   // no onion route: the MTA uses its normal routing
-  Temp = -2,       // DNS timeout/SERVFAIL/unreachable: the MTA defers
-  Inval = -3,      // API misuse or bad argument
-  BadData = -4,    // malformed record, invalid onion name
-  BadSig = -5,     // signature check failed
-  Io = -6,         // system I/O error
-  NoMem = -7,      // allocation failure
-  Internal = -8,   // caught bug
+  NotFound = -1,  // no onion route: the MTA uses its normal routing
+  Temp = -2,      // DNS timeout/SERVFAIL/unreachable: the MTA defers
+  Inval = -3,     // API misuse or bad argument
+  BadData = -4,   // malformed record, invalid onion name
+  BadSig = -5,    // signature check failed
+  Io = -6,        // system I/O error
+  NoMem = -7,     // allocation failure
+  Internal = -8,  // caught bug
 };
 
 enum class Outcome { Found, NotFound, Temp, Perm };

@@ -13,12 +13,11 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "onionmx/onionmx.h"
-
 #include "address/onion_address.hpp"
 #include "base/status.hpp"
 #include "engine/engine.hpp"
 #include "event/loop.hpp"
+#include "onionmx/onionmx.h"
 #include "proto/answer_format.hpp"
 
 namespace {
@@ -123,11 +122,20 @@ int read_options(const onionmx_options& o, onionmx::engine::ConfigInput& in,
     return ONIONMX_EINVAL;
   }
   switch (o.dnssec) {
-    case ONIONMX_DNSSEC_CONFIG: break;
-    case ONIONMX_DNSSEC_OFF: ov.dnssec = onionmx::dns::Dnssec::Off; break;
-    case ONIONMX_DNSSEC_PREFER: ov.dnssec = onionmx::dns::Dnssec::Prefer; break;
-    case ONIONMX_DNSSEC_REQUIRE: ov.dnssec = onionmx::dns::Dnssec::Require; break;
-    default: err = "unknown dnssec policy " + std::to_string(o.dnssec); return ONIONMX_EINVAL;
+    case ONIONMX_DNSSEC_CONFIG:
+      break;
+    case ONIONMX_DNSSEC_OFF:
+      ov.dnssec = onionmx::dns::Dnssec::Off;
+      break;
+    case ONIONMX_DNSSEC_PREFER:
+      ov.dnssec = onionmx::dns::Dnssec::Prefer;
+      break;
+    case ONIONMX_DNSSEC_REQUIRE:
+      ov.dnssec = onionmx::dns::Dnssec::Require;
+      break;
+    default:
+      err = "unknown dnssec policy " + std::to_string(o.dnssec);
+      return ONIONMX_EINVAL;
   }
   if (o.timeout_ms != 0) ov.timeout = std::chrono::milliseconds(o.timeout_ms);
   if (o.version >= 2) {
@@ -177,12 +185,13 @@ int create(onionmx_ctx*& out, const onionmx_options& o, std::string& err) {
   }
   ctx->loop->set_log(sink);
   if (o.version >= 2 && o.watch) {
-    ctx->loop->set_watch_observer([fn = o.watch, payload = o.watch_payload](int fd, bool r, bool w) {
-      fn(fd, (r ? ONIONMX_WATCH_READ : 0) | (w ? ONIONMX_WATCH_WRITE : 0), payload);
-    });
+    ctx->loop->set_watch_observer(
+        [fn = o.watch, payload = o.watch_payload](int fd, bool r, bool w) {
+          fn(fd, (r ? ONIONMX_WATCH_READ : 0) | (w ? ONIONMX_WATCH_WRITE : 0), payload);
+        });
   }
-  auto engine = onionmx::engine::Engine::create(*ctx->loop, std::move(input),
-                                                std::move(overrides), sink);
+  auto engine =
+      onionmx::engine::Engine::create(*ctx->loop, std::move(input), std::move(overrides), sink);
   if (!engine) {
     err = engine.error().detail;
     return code(engine.error().code);
@@ -195,8 +204,9 @@ int create(onionmx_ctx*& out, const onionmx_options& o, std::string& err) {
 // Blocking calls would run the caller's own event_base from inside it.
 bool refuse_borrowed(onionmx_ctx* ctx) noexcept {
   if (!ctx->loop->borrowed()) return false;
-  set_error(ctx, "the context runs on the caller's event_base: use onionmx_lookup_submit() "
-                 "and the caller's event loop");
+  set_error(ctx,
+            "the context runs on the caller's event_base: use onionmx_lookup_submit() "
+            "and the caller's event loop");
   return true;
 }
 
@@ -219,7 +229,8 @@ ONIONMX_EXPORT const char* onionmx_strerror(int status) {
     case ONIONMX_EINTERNAL:
       // status_message returns views of string literals: NUL-terminated.
       return onionmx::base::status_message(static_cast<onionmx::base::Status>(status)).data();
-    default: return "unknown status code";
+    default:
+      return "unknown status code";
   }
 }
 
@@ -383,10 +394,14 @@ ONIONMX_EXPORT int onionmx_result_status(const onionmx_result* r) {
 ONIONMX_EXPORT int onionmx_result_outcome(const onionmx_result* r) {
   if (!r) return ONIONMX_TEMP;
   switch (onionmx::base::outcome_of(r->answer.status)) {
-    case onionmx::base::Outcome::Found: return ONIONMX_FOUND;
-    case onionmx::base::Outcome::NotFound: return ONIONMX_NOTFOUND;
-    case onionmx::base::Outcome::Temp: return ONIONMX_TEMP;
-    case onionmx::base::Outcome::Perm: return ONIONMX_PERM;
+    case onionmx::base::Outcome::Found:
+      return ONIONMX_FOUND;
+    case onionmx::base::Outcome::NotFound:
+      return ONIONMX_NOTFOUND;
+    case onionmx::base::Outcome::Temp:
+      return ONIONMX_TEMP;
+    case onionmx::base::Outcome::Perm:
+      return ONIONMX_PERM;
   }
   return ONIONMX_TEMP;
 }
@@ -405,7 +420,9 @@ ONIONMX_EXPORT const char* onionmx_result_reason(const onionmx_result* r) {
   return r->answer.reason.empty() ? onionmx_strerror(code(r->answer.status))
                                   : r->answer.reason.c_str();
 }
-ONIONMX_EXPORT uint32_t onionmx_result_ttl(const onionmx_result* r) { return r ? r->answer.ttl : 0; }
+ONIONMX_EXPORT uint32_t onionmx_result_ttl(const onionmx_result* r) {
+  return r ? r->answer.ttl : 0;
+}
 ONIONMX_EXPORT int onionmx_result_authenticated(const onionmx_result* r) {
   return r && r->answer.authenticated ? 1 : 0;
 }
@@ -438,10 +455,18 @@ ONIONMX_EXPORT const char* onionmx_result_format(onionmx_result* r, int format) 
     if (!r->have[i]) {
       const auto& a = r->answer;
       switch (format) {
-        case ONIONMX_FORMAT_TEXT: r->formatted[i] = onionmx::proto::format_text(a, *r->style); break;
-        case ONIONMX_FORMAT_JSON: r->formatted[i] = onionmx::proto::format_json(a); break;
-        case ONIONMX_FORMAT_POSTFIX: r->formatted[i] = onionmx::proto::format_postfix(a, *r->style); break;
-        default: r->formatted[i] = onionmx::proto::format_opensmtpd(a, *r->style); break;
+        case ONIONMX_FORMAT_TEXT:
+          r->formatted[i] = onionmx::proto::format_text(a, *r->style);
+          break;
+        case ONIONMX_FORMAT_JSON:
+          r->formatted[i] = onionmx::proto::format_json(a);
+          break;
+        case ONIONMX_FORMAT_POSTFIX:
+          r->formatted[i] = onionmx::proto::format_postfix(a, *r->style);
+          break;
+        default:
+          r->formatted[i] = onionmx::proto::format_opensmtpd(a, *r->style);
+          break;
       }
       r->have[i] = true;
     }

@@ -1,14 +1,13 @@
 #include "config/config.hpp"
 
 #include <arpa/inet.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "address/domain.hpp"
 #include "base/file.hpp"
@@ -38,18 +37,18 @@ class Reader {
 
   // Unknown keys are errors: a misspelt key must not silently keep a default.
   base::Result<void> only_keys(const toml::table& t, const std::string& section,
-                         std::initializer_list<const char*> known) const {
+                               std::initializer_list<const char*> known) const {
     for (const auto& [k, v] : t) {
       std::string key(k.str());
       if (std::none_of(known.begin(), known.end(), [&](const char* n) { return key == n; }))
         return base::fail(error(&v, section.empty() ? key : section + "." + key,
-                                    section.empty() ? "unknown section" : "unknown key"));
+                                section.empty() ? "unknown section" : "unknown key"));
     }
     return {};
   }
 
   base::Result<void> get_string(const toml::table& t, const std::string& sec, const char* key,
-                          std::string& out) const {
+                                std::string& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     if (!n->is_string()) return base::fail(error(n, sec + "." + key, "expected a string"));
@@ -58,31 +57,30 @@ class Reader {
   }
 
   base::Result<void> get_bool(const toml::table& t, const std::string& sec, const char* key,
-                        bool& out) const {
+                              bool& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
-    if (!n->is_boolean())
-      return base::fail(error(n, sec + "." + key, "expected true or false"));
+    if (!n->is_boolean()) return base::fail(error(n, sec + "." + key, "expected true or false"));
     out = *n->value<bool>();
     return {};
   }
 
   base::Result<void> get_int(const toml::table& t, const std::string& sec, const char* key,
-                       std::int64_t lo, std::int64_t hi, std::int64_t& out) const {
+                             std::int64_t lo, std::int64_t hi, std::int64_t& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     if (!n->is_integer()) return base::fail(error(n, sec + "." + key, "expected an integer"));
     std::int64_t v = *n->value<std::int64_t>();
     if (v < lo || v > hi)
-      return base::fail(error(n, sec + "." + key,
-                                  "must be between " + std::to_string(lo) + " and " +
-                                      std::to_string(hi)));
+      return base::fail(
+          error(n, sec + "." + key,
+                "must be between " + std::to_string(lo) + " and " + std::to_string(hi)));
     out = v;
     return {};
   }
 
   base::Result<void> get_seconds(const toml::table& t, const std::string& sec, const char* key,
-                           double lo, double hi, double& out) const {
+                                 double lo, double hi, double& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     double v = 0;
@@ -93,15 +91,15 @@ class Reader {
     else
       return base::fail(error(n, sec + "." + key, "expected a number of seconds"));
     if (!(v >= lo && v <= hi))
-      return base::fail(error(n, sec + "." + key,
-                                  "must be between " + seconds_text(lo) + " and " +
-                                      seconds_text(hi) + " seconds"));
+      return base::fail(
+          error(n, sec + "." + key,
+                "must be between " + seconds_text(lo) + " and " + seconds_text(hi) + " seconds"));
     out = v;
     return {};
   }
 
   base::Result<void> get_strings(const toml::table& t, const std::string& sec, const char* key,
-                           std::vector<std::string>& out) const {
+                                 std::vector<std::string>& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     const toml::array* arr = n->as_array();
@@ -118,7 +116,8 @@ class Reader {
 
   template <class E>
   base::Result<void> get_enum(const toml::table& t, const std::string& sec, const char* key,
-                        std::initializer_list<std::pair<const char*, E>> choices, E& out) const {
+                              std::initializer_list<std::pair<const char*, E>> choices,
+                              E& out) const {
     const toml::node* n = t.get(key);
     if (!n) return {};
     std::string allowed;
@@ -155,8 +154,8 @@ bool valid_srv_prefix(std::string_view p) {
 bool valid_transport(std::string_view t) {
   if (t.empty() || t.size() > 64) return false;
   return std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -177,9 +176,9 @@ base::Result<void> parse_resolver(const Reader& rd, const toml::table& t, Source
   std::set<std::string> seen;
   for (const auto& name : s.order) {
     if (std::find(sources.begin(), sources.end(), name) == sources.end())
-      return base::fail(rd.error(t.get("order"), "resolver.order",
-                                 "unknown source \"" + base::printable(name) +
-                                     "\" (known: " + joined(sources) + ")"));
+      return base::fail(rd.error(
+          t.get("order"), "resolver.order",
+          "unknown source \"" + base::printable(name) + "\" (known: " + joined(sources) + ")"));
     if (!seen.insert(name).second)
       return base::fail(
           rd.error(t.get("order"), "resolver.order", "source \"" + name + "\" listed twice"));
@@ -219,18 +218,20 @@ base::Result<void> parse_dns(const Reader& rd, const toml::table& t, dns::DnsCon
   }
   ONIONMX_TRY(rd.get_string(t, sec, "srv_prefix", d.srv_prefix));
   if (!valid_srv_prefix(d.srv_prefix))
-    return base::fail(rd.error(t.get("srv_prefix"), "dns.srv_prefix",
-                               "\"" + base::printable(d.srv_prefix) + "\" is not a DNS name prefix"));
+    return base::fail(
+        rd.error(t.get("srv_prefix"), "dns.srv_prefix",
+                 "\"" + base::printable(d.srv_prefix) + "\" is not a DNS name prefix"));
   double timeout = static_cast<double>(d.timeout.count()) / 1000.0;
   ONIONMX_TRY(rd.get_seconds(t, sec, "timeout", dns::kMinTimeout.count() / 1000.0,
                              dns::kMaxTimeout.count() / 1000.0, timeout));
   d.timeout = std::chrono::milliseconds(std::llround(timeout * 1000.0));
   ONIONMX_TRY(get_count(rd, t, sec, "tries", 1, 10, d.tries));
   ONIONMX_TRY(rd.get_bool(t, sec, "tcp", d.tcp));
-  ONIONMX_TRY(rd.get_enum<dns::Dnssec>(
-      t, sec, "dnssec",
-      {{"off", dns::Dnssec::Off}, {"prefer", dns::Dnssec::Prefer}, {"require", dns::Dnssec::Require}},
-      d.dnssec));
+  ONIONMX_TRY(rd.get_enum<dns::Dnssec>(t, sec, "dnssec",
+                                       {{"off", dns::Dnssec::Off},
+                                        {"prefer", dns::Dnssec::Prefer},
+                                        {"require", dns::Dnssec::Require}},
+                                       d.dnssec));
   ONIONMX_TRY(get_count(rd, t, sec, "max_ttl", 0, 604800, d.max_ttl));
   ONIONMX_TRY(get_count(rd, t, sec, "max_negative_ttl", 0, 86400, d.max_negative_ttl));
   return get_count(rd, t, sec, "max_in_flight", 1, 65536, d.max_in_flight);
@@ -252,19 +253,20 @@ base::Result<void> parse_map(const Reader& rd, const toml::table& t, MapSettings
 base::Result<void> parse_answer(const Reader& rd, const toml::table& t, Config& cfg) {
   const std::string sec = "answer";
   auto& a = cfg.answer;
-  ONIONMX_TRY(rd.only_keys(t, sec, {"transport", "multi_nexthop", "opensmtpd_scheme", "onion_port"}));
+  ONIONMX_TRY(
+      rd.only_keys(t, sec, {"transport", "multi_nexthop", "opensmtpd_scheme", "onion_port"}));
   ONIONMX_TRY(rd.get_string(t, sec, "transport", a.transport));
   if (!valid_transport(a.transport))
-    return base::fail(rd.error(t.get("transport"), "answer.transport",
-                               "\"" + base::printable(a.transport) +
-                                   "\" is not a Postfix master.cf service name"));
+    return base::fail(rd.error(
+        t.get("transport"), "answer.transport",
+        "\"" + base::printable(a.transport) + "\" is not a Postfix master.cf service name"));
   ONIONMX_TRY(rd.get_bool(t, sec, "multi_nexthop", a.multi_nexthop));
   ONIONMX_TRY(rd.get_string(t, sec, "opensmtpd_scheme", a.opensmtpd_scheme));
   const auto& schemes = proto::kOpenSmtpdSchemes;
   if (std::find(schemes.begin(), schemes.end(), a.opensmtpd_scheme) == schemes.end())
-    return base::fail(rd.error(t.get("opensmtpd_scheme"), "answer.opensmtpd_scheme",
-                               "\"" + base::printable(a.opensmtpd_scheme) +
-                                   "\" is not one of: " + joined(schemes)));
+    return base::fail(rd.error(
+        t.get("opensmtpd_scheme"), "answer.opensmtpd_scheme",
+        "\"" + base::printable(a.opensmtpd_scheme) + "\" is not one of: " + joined(schemes)));
   return get_count(rd, t, sec, "onion_port", 1, 65535, cfg.resolver.onion_port);
 }
 
@@ -272,7 +274,8 @@ base::Result<void> parse_answer(const Reader& rd, const toml::table& t, Config& 
 
 base::Result<std::string> check_server(std::string_view s) {
   auto bad = [&](const std::string& why) {
-    return base::fail(base::Status::Inval, "invalid DNS server \"" + base::printable(s) + "\": " + why);
+    return base::fail(base::Status::Inval,
+                      "invalid DNS server \"" + base::printable(s) + "\": " + why);
   };
   std::string host;
   std::string port;
@@ -300,7 +303,8 @@ base::Result<std::string> check_server(std::string_view s) {
   if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1)
     return bad(v6 ? "not an IPv6 address" : "not an IPv4 address (names are not accepted)");
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return bad("bad port");
     long p = std::stol(port);
     if (p < 1 || p > 65535) return bad("port out of range");
@@ -353,7 +357,8 @@ base::Result<Config> load_config(const std::string& path, SourceNames sources) {
   auto text = base::read_file(path, kMaxConfigSize, "1 MiB");
   if (!text) {
     // An oversized file is a configuration error like any other.
-    if (text.error().code == base::Status::BadData) return base::fail(base::Status::Inval, text.error().detail);
+    if (text.error().code == base::Status::BadData)
+      return base::fail(base::Status::Inval, text.error().detail);
     return base::fail(text.error());
   }
   return parse_config(*text, path, sources);

@@ -6,11 +6,10 @@
 // routing.  Parsing never throws (toml++ errors are caught here).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <span>
 
 #include "base/result.hpp"
 #include "dns/dns_config.hpp"
@@ -22,7 +21,7 @@ namespace onionmx::config {
 // The static map ([map], docs/map-format.md).  No path: no map.
 struct MapSettings {
   std::string path;
-  std::vector<std::string> trusted_keys;  // minisign public key files
+  std::vector<std::string> trusted_keys;       // minisign public key files
   std::string state_dir = "/var/lib/onionmx";  // rollback state, created if missing
   bool allow_unsigned = false;
 };

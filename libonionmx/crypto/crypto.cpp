@@ -1,9 +1,9 @@
 #include "crypto/crypto.hpp"
 
-#include <mutex>
-
 #include <openssl/evp.h>
 #include <sodium.h>
+
+#include <mutex>
 
 namespace onionmx::crypto {
 

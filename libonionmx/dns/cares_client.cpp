@@ -1,9 +1,9 @@
 #include "dns/cares_client.hpp"
 
+#include <ares.h>
+
 #include <algorithm>
 #include <mutex>
-
-#include <ares.h>
 
 #include "address/onion_address.hpp"
 #include "base/strings.hpp"
@@ -48,10 +48,13 @@ std::string ares_failure(int status, int timeouts, const std::string& servers) {
     case ARES_ETIMEOUT:
       return "DNS timeout: no answer from " + servers + " (" + std::to_string(timeouts) +
              " timeouts)";
-    case ARES_ECONNREFUSED: return "DNS server unreachable: " + servers + " (connection refused)";
+    case ARES_ECONNREFUSED:
+      return "DNS server unreachable: " + servers + " (connection refused)";
     case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION: return kShutdownReason;
-    default: return std::string("DNS error: ") + ares_strerror(status);
+    case ARES_EDESTRUCTION:
+      return kShutdownReason;
+    default:
+      return std::string("DNS error: ") + ares_strerror(status);
   }
 }
 
@@ -77,7 +80,8 @@ base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop
   static int init_status = ARES_SUCCESS;
   std::call_once(once, [] { init_status = ares_library_init(ARES_LIB_INIT_ALL); });
   if (init_status != ARES_SUCCESS)
-    return base::fail(base::Status::Internal, std::string("ares_library_init: ") + ares_strerror(init_status));
+    return base::fail(base::Status::Internal,
+                      std::string("ares_library_init: ") + ares_strerror(init_status));
 
   std::unique_ptr<CaresClient> self(new CaresClient(loop, std::move(cfg), std::move(log), clock));
   self->channel_ = std::make_unique<Channel>();
@@ -86,7 +90,8 @@ base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop
     ares_process_fd(s->channel_->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     s->arm_timer();
   });
-  self->deadline_timer_ = std::make_unique<event::Timer>(loop, [s = self.get()] { s->on_deadline(); });
+  self->deadline_timer_ =
+      std::make_unique<event::Timer>(loop, [s = self.get()] { s->on_deadline(); });
 
   const auto& c = self->cfg_;
   // c-ares doubles the per-try timeout on each round: t + 2t + 4t ... so
@@ -101,8 +106,8 @@ base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop
   // ARES_FLAG_EDNS + ednspsz: without them c-ares 1.18 reads at most 512
   // bytes over UDP and retries every larger answer over TCP, although our
   // queries offer 1232.  (Our queries carry their own OPT RR.)
-  o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS |
-            (c.tcp ? ARES_FLAG_USEVC : 0);
+  o.flags =
+      ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | (c.tcp ? ARES_FLAG_USEVC : 0);
   o.ednspsz = kUdpPayloadSize;
   mask |= ARES_OPT_EDNSPSZ;
   o.timeout = static_cast<int>(std::max<long>(50, static_cast<long>(c.timeout.count()) / rounds));
@@ -114,12 +119,14 @@ base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop
 #endif
   int rc = ares_init_options(&self->channel_->ch, &o, mask);
   if (rc != ARES_SUCCESS)
-    return base::fail(base::Status::Internal, std::string("ares_init_options: ") + ares_strerror(rc));
+    return base::fail(base::Status::Internal,
+                      std::string("ares_init_options: ") + ares_strerror(rc));
   if (!c.servers.empty()) {
     std::string csv = join(c.servers);
     rc = ares_set_servers_ports_csv(self->channel_->ch, csv.c_str());
     if (rc != ARES_SUCCESS)
-      return base::fail(base::Status::Inval, "invalid DNS server list \"" + csv + "\": " + ares_strerror(rc));
+      return base::fail(base::Status::Inval,
+                        "invalid DNS server list \"" + csv + "\": " + ares_strerror(rc));
   }
   return self;
 }
@@ -191,8 +198,8 @@ void CaresClient::on_deadline() {
                             std::to_string(cfg_.timeout.count()) + " ms");
   }
   if (!deadlines_.empty())
-    deadline_timer_->arm(std::chrono::duration_cast<std::chrono::microseconds>(
-        deadlines_.front().first - now));
+    deadline_timer_->arm(
+        std::chrono::duration_cast<std::chrono::microseconds>(deadlines_.front().first - now));
 }
 
 std::uint16_t CaresClient::next_id() {
@@ -201,7 +208,8 @@ std::uint16_t CaresClient::next_id() {
     crypto::random_bytes(id_pool_);
     id_pool_used_ = 0;
   }
-  auto id = static_cast<std::uint16_t>((id_pool_[id_pool_used_] << 8) | id_pool_[id_pool_used_ + 1]);
+  auto id =
+      static_cast<std::uint16_t>((id_pool_[id_pool_used_] << 8) | id_pool_[id_pool_used_ + 1]);
   id_pool_used_ += 2;
   return id;
 }
@@ -225,17 +233,18 @@ void CaresClient::send_query(Request& r) {
     return;
   }
   if (r.query.explain)
-    r.explain.push_back("dns: query " + r.qname + " IN SRV (dnssec=" + std::string(dnssec_name(cfg_.dnssec)) +
-                        (cfg_.tcp ? ", tcp" : "") + ")");
+    r.explain.push_back("dns: query " + r.qname + " IN SRV (dnssec=" +
+                        std::string(dnssec_name(cfg_.dnssec)) + (cfg_.tcp ? ", tcp" : "") + ")");
   auto token = std::make_unique<Token>(Token{this, r.serial});
   // 1.18.1 ares_send keeps the caller's ID (docs/dns-discovery.md); the callback may
   // run before ares_send returns, so `r` must not be touched afterwards.
-  ares_send(channel_->ch, q->data(), static_cast<int>(q->size()),
-            [](void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
-              std::unique_ptr<Token> t(static_cast<Token*>(arg));
-              t->self->on_answer(t->serial, status, timeouts, abuf, alen);
-            },
-            token.release());
+  ares_send(
+      channel_->ch, q->data(), static_cast<int>(q->size()),
+      [](void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
+        std::unique_ptr<Token> t(static_cast<Token*>(arg));
+        t->self->on_answer(t->serial, status, timeouts, abuf, alen);
+      },
+      token.release());
   arm_timer();
 }
 
@@ -262,15 +271,18 @@ void CaresClient::on_answer(std::uint64_t serial, int status, int timeouts,
   r.authenticated = r.authenticated && ans.authenticated && cfg_.dnssec != Dnssec::Off;
 
   switch (ans.kind) {
-    case SrvAnswer::Kind::Failure: return fail_temp(serial, ans.reason);
+    case SrvAnswer::Kind::Failure:
+      return fail_temp(serial, ans.reason);
     case SrvAnswer::Kind::FollowCname:
       r.ttl_cap = std::min(r.ttl_cap, ans.ttl);
       if (address::is_onion_name(ans.final_name))
         return fail_temp(serial, "CNAME points into .onion; not sent to DNS (RFC 7686)");
       r.qname = ans.final_name;
       return send_query(r);
-    case SrvAnswer::Kind::NoRecords: return on_no_records(r, ans);
-    case SrvAnswer::Kind::Records: return on_records(r, ans);
+    case SrvAnswer::Kind::NoRecords:
+      return on_no_records(r, ans);
+    case SrvAnswer::Kind::Records:
+      return on_records(r, ans);
   }
 }
 
@@ -312,8 +324,9 @@ void CaresClient::on_records(Request& r, SrvAnswer& ans) {
   if (cfg_.dnssec == Dnssec::Require && !r.authenticated) {
     // A route we cannot authenticate is not used; nor is its absence
     // assumed: the domain does publish an onion, so defer.
-    return fail_temp(r.serial, "SRV answer for " + r.qname +
-                                   " is not DNSSEC-authenticated (AD bit clear) and dnssec=require");
+    return fail_temp(r.serial,
+                     "SRV answer for " + r.qname +
+                         " is not DNSSEC-authenticated (AD bit clear) and dnssec=require");
   }
   set.status = base::Status::Ok;
   set.records = std::move(checked.records);
@@ -341,7 +354,8 @@ void CaresClient::finish(std::uint64_t serial, record::RecordSet set) {
   if (!r->started) queue_.erase(std::remove(queue_.begin(), queue_.end(), serial), queue_.end());
   set.received = clock_.monotonic();
   if (r->query.explain) {
-    if (set.status == base::Status::Temp) r->explain.push_back("dns: temporary failure: " + set.reason);
+    if (set.status == base::Status::Temp)
+      r->explain.push_back("dns: temporary failure: " + set.reason);
     set.explain = std::move(r->explain);
   }
   // Free a slot before the callback, which may start more lookups.
@@ -365,9 +379,7 @@ void CaresClient::on_sock_state(int fd, bool readable, bool writable) {
   }
 }
 
-void CaresClient::clear_retired() {
-  retired_.clear();
-}
+void CaresClient::clear_retired() { retired_.clear(); }
 
 void CaresClient::on_io(int fd, bool readable, bool writable) {
   clear_retired();

@@ -21,9 +21,12 @@ enum class Dnssec { Off, Prefer, Require };
 
 constexpr std::string_view dnssec_name(Dnssec d) noexcept {
   switch (d) {
-    case Dnssec::Off: return "off";
-    case Dnssec::Prefer: return "prefer";
-    case Dnssec::Require: return "require";
+    case Dnssec::Off:
+      return "off";
+    case Dnssec::Prefer:
+      return "prefer";
+    case Dnssec::Require:
+      return "require";
   }
   return "off";
 }

@@ -52,15 +52,19 @@ class Reader {
     bool jumped = false;
     int hops = 0;
     for (;;) {
-      if (cursor >= wire_.size()) return base::fail(base::Status::BadData, "name runs past the message");
+      if (cursor >= wire_.size())
+        return base::fail(base::Status::BadData, "name runs past the message");
       const std::uint8_t len = wire_[cursor];
       if ((len & 0xc0) == 0xc0) {
-        if (cursor + 1 >= wire_.size()) return base::fail(base::Status::BadData, "truncated compression pointer");
+        if (cursor + 1 >= wire_.size())
+          return base::fail(base::Status::BadData, "truncated compression pointer");
         const std::size_t target = (static_cast<std::size_t>(len & 0x3f) << 8) | wire_[cursor + 1];
         // Pointers must point strictly backwards; a label followed by a
         // pointer back to itself can still loop: kMaxPointerHops ends that.
-        if (target >= cursor) return base::fail(base::Status::BadData, "forward or looping compression pointer");
-        if (++hops > kMaxPointerHops) return base::fail(base::Status::BadData, "too many compression pointers");
+        if (target >= cursor)
+          return base::fail(base::Status::BadData, "forward or looping compression pointer");
+        if (++hops > kMaxPointerHops)
+          return base::fail(base::Status::BadData, "too many compression pointers");
         if (!jumped) end = cursor + 2;
         jumped = true;
         cursor = target;
@@ -71,9 +75,11 @@ class Reader {
         if (!jumped) end = cursor + 1;
         break;
       }
-      if (cursor + 1 + len > wire_.size()) return base::fail(base::Status::BadData, "label runs past the message");
+      if (cursor + 1 + len > wire_.size())
+        return base::fail(base::Status::BadData, "label runs past the message");
       wire_len += len + 1;
-      if (wire_len + 1 > kMaxWireName) return base::fail(base::Status::BadData, "name longer than 255 bytes");
+      if (wire_len + 1 > kMaxWireName)
+        return base::fail(base::Status::BadData, "name longer than 255 bytes");
       if (!out.empty()) out += '.';
       out.reserve(out.size() + len);
       for (std::size_t i = 0; i < len; ++i) {
@@ -131,7 +137,8 @@ base::Result<ResourceRecord> read_rr(Reader& rd) {
   auto name_in_rdata = [&](std::size_t off) -> base::Result<std::string> {
     auto n = rd.name_at(off);
     if (!n) return base::fail(n.error());
-    if (n->second != end) return base::fail(base::Status::BadData, "RDATA length does not match its content");
+    if (n->second != end)
+      return base::fail(base::Status::BadData, "RDATA length does not match its content");
     return std::move(n->first);
   };
 
@@ -155,7 +162,8 @@ base::Result<ResourceRecord> read_rr(Reader& rd) {
     if (!mname) return base::fail(mname.error());
     auto rname = rd.name_at(mname->second);
     if (!rname) return base::fail(rname.error());
-    if (rname->second + 20 != end) return base::fail(base::Status::BadData, "SOA RDATA length does not match");
+    if (rname->second + 20 != end)
+      return base::fail(base::Status::BadData, "SOA RDATA length does not match");
     auto w = rd.wire();
     const std::size_t m = end - 4;
     rr.soa = SoaData{(std::uint32_t{w[m]} << 24) | (std::uint32_t{w[m + 1]} << 16) |
@@ -175,7 +183,8 @@ base::Result<std::vector<std::uint8_t>> encode_name(std::string_view name) {
     std::size_t end = name.find('.', start);
     if (end == std::string_view::npos) end = name.size();
     const std::size_t len = end - start;
-    if (len == 0) return base::fail(base::Status::Inval, "empty label in \"" + base::printable(name) + "\"");
+    if (len == 0)
+      return base::fail(base::Status::Inval, "empty label in \"" + base::printable(name) + "\"");
     if (len > 63) return base::fail(base::Status::Inval, "label longer than 63 bytes");
     out.push_back(static_cast<std::uint8_t>(len));
     out.insert(out.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
@@ -183,7 +192,8 @@ base::Result<std::vector<std::uint8_t>> encode_name(std::string_view name) {
     start = end + 1;
   }
   out.push_back(0);
-  if (out.size() > kMaxWireName) return base::fail(base::Status::Inval, "name longer than 255 bytes");
+  if (out.size() > kMaxWireName)
+    return base::fail(base::Status::Inval, "name longer than 255 bytes");
   return out;
 }
 
@@ -202,7 +212,7 @@ std::string normalize_name(std::string_view name) {
 }
 
 base::Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view name,
-                                              std::uint16_t qtype, const QueryOptions& opts) {
+                                                    std::uint16_t qtype, const QueryOptions& opts) {
   auto qname = encode_name(name);
   if (!qname) return base::fail(qname.error());
   std::vector<std::uint8_t> q;
@@ -210,19 +220,19 @@ base::Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::strin
   put16(q, id);
   q.push_back(opts.recursion_desired ? 0x01 : 0x00);
   q.push_back(opts.authentic_data ? 0x20 : 0x00);
-  put16(q, 1);                    // QDCOUNT
-  put16(q, 0);                    // ANCOUNT
-  put16(q, 0);                    // NSCOUNT
-  put16(q, opts.edns ? 1 : 0);    // ARCOUNT
+  put16(q, 1);                  // QDCOUNT
+  put16(q, 0);                  // ANCOUNT
+  put16(q, 0);                  // NSCOUNT
+  put16(q, opts.edns ? 1 : 0);  // ARCOUNT
   q.insert(q.end(), qname->begin(), qname->end());
   put16(q, qtype);
   put16(q, kClassIn);
   if (opts.edns) {
     q.push_back(0);  // root owner
     put16(q, kTypeOpt);
-    put16(q, opts.udp_payload_size);  // CLASS = requestor's UDP payload size
-    q.push_back(0);                   // extended RCODE
-    q.push_back(0);                   // EDNS version 0
+    put16(q, opts.udp_payload_size);            // CLASS = requestor's UDP payload size
+    q.push_back(0);                             // extended RCODE
+    q.push_back(0);                             // EDNS version 0
     q.push_back(opts.dnssec_ok ? 0x80 : 0x00);  // DO
     q.push_back(0);
     put16(q, 0);  // RDLENGTH
@@ -268,7 +278,8 @@ base::Result<Message> parse_message(std::span<const std::uint8_t> wire) {
     std::uint16_t count;
     std::vector<ResourceRecord>* out;
   };
-  for (Section s : {Section{an, &m.answers}, Section{ns, &m.authority}, Section{ar, &m.additional}}) {
+  for (Section s :
+       {Section{an, &m.answers}, Section{ns, &m.authority}, Section{ar, &m.additional}}) {
     // Each RR takes at least 11 bytes: refuse impossible counts up front
     // instead of reserving for them.
     if (!rd.has(std::size_t{s.count} * 11))

@@ -36,17 +36,18 @@ inline constexpr std::uint8_t kRcodeRefused = 5;
 
 struct QueryOptions {
   bool recursion_desired = true;
-  bool edns = true;                   // OPT RR with udp_payload_size
+  bool edns = true;  // OPT RR with udp_payload_size
   std::uint16_t udp_payload_size = 1232;
-  bool dnssec_ok = false;             // DO bit in the OPT RR
-  bool authentic_data = false;        // AD bit in the header (RFC 6840 §5.7)
+  bool dnssec_ok = false;       // DO bit in the OPT RR
+  bool authentic_data = false;  // AD bit in the header (RFC 6840 §5.7)
 };
 
 // Name in presentation form, with or without the trailing dot.  Fails for
 // empty labels, labels over 63 bytes, names over 255 bytes on the wire.
-[[nodiscard]] base::Result<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view name,
-                                                            std::uint16_t qtype,
-                                                            const QueryOptions& opts);
+[[nodiscard]] base::Result<std::vector<std::uint8_t>> build_query(std::uint16_t id,
+                                                                  std::string_view name,
+                                                                  std::uint16_t qtype,
+                                                                  const QueryOptions& opts);
 
 struct SoaData {
   std::uint32_t minimum = 0;

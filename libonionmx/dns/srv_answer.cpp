@@ -16,11 +16,16 @@ SrvAnswer failure(std::string reason) {
 
 std::string rcode_text(std::uint8_t rcode) {
   switch (rcode) {
-    case kRcodeFormErr: return "FORMERR (server could not parse the query)";
-    case kRcodeServFail: return "SERVFAIL (server failure)";
-    case kRcodeNotImp: return "NOTIMP (not implemented)";
-    case kRcodeRefused: return "REFUSED (server refuses to answer; misconfigured resolver?)";
-    default: return "rcode " + std::to_string(rcode);
+    case kRcodeFormErr:
+      return "FORMERR (server could not parse the query)";
+    case kRcodeServFail:
+      return "SERVFAIL (server failure)";
+    case kRcodeNotImp:
+      return "NOTIMP (not implemented)";
+    case kRcodeRefused:
+      return "REFUSED (server refuses to answer; misconfigured resolver?)";
+    default:
+      return "rcode " + std::to_string(rcode);
   }
 }
 
@@ -75,8 +80,7 @@ SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
   }
 
   if (!a.records.empty()) {
-    if (m.rcode != kRcodeNoError)
-      return failure("malformed answer: NXDOMAIN with SRV records");
+    if (m.rcode != kRcodeNoError) return failure("malformed answer: NXDOMAIN with SRV records");
     a.kind = SrvAnswer::Kind::Records;
     a.ttl = ttl;
     return a;

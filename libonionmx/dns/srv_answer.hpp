@@ -24,19 +24,19 @@ inline constexpr int kMaxCnameHops = 8;
 
 struct SrvAnswer {
   enum class Kind {
-    Records,    // SRV RRset found for final_name
-    NoRecords,  // NXDOMAIN or NODATA: no onion published
+    Records,      // SRV RRset found for final_name
+    NoRecords,    // NXDOMAIN or NODATA: no onion published
     FollowCname,  // chain ends at final_name with no data: query it
-    Failure,    // error: Temp with reason, never "not found"
+    Failure,      // error: Temp with reason, never "not found"
   };
   Kind kind = Kind::Failure;
   bool nxdomain = false;
-  std::string final_name;                 // after CNAMEs in this answer
+  std::string final_name;                  // after CNAMEs in this answer
   std::vector<record::SrvRecord> records;  // the RRset, in wire order
-  std::uint32_t ttl = 0;   // positive: min RRset/CNAME TTL; negative: RFC 2308
-  bool authenticated = false;  // AD bit
-  std::string reason;          // Failure, NoRecords
-  std::vector<std::string> notes;  // CNAME hops, for --explain
+  std::uint32_t ttl = 0;                   // positive: min RRset/CNAME TTL; negative: RFC 2308
+  bool authenticated = false;              // AD bit
+  std::string reason;                      // Failure, NoRecords
+  std::vector<std::string> notes;          // CNAME hops, for --explain
 };
 
 SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname);

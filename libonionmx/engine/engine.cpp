@@ -19,7 +19,7 @@ struct Engine::Generation {
 namespace {
 
 bool missing(const std::string& path) {
-  struct stat st {};
+  struct stat st{};
   return ::stat(path.c_str(), &st) != 0 && errno == ENOENT;
 }
 
@@ -96,8 +96,8 @@ base::Result<std::unique_ptr<Engine::Generation>> Engine::build() const {
   gen->style = std::make_shared<const proto::AnswerStyle>(gen->config.answer);
   auto sources = build_sources(SourceContext{loop_, gen->config, log_, clock_});
   if (!sources) return base::fail(sources.error());
-  gen->resolver = std::make_unique<resolver::Resolver>(
-      std::move(*sources), gen->config.resolver.on_dns_failure, log_);
+  gen->resolver = std::make_unique<resolver::Resolver>(std::move(*sources),
+                                                       gen->config.resolver.on_dns_failure, log_);
   return gen;
 }
 
@@ -105,16 +105,16 @@ base::Result<void> Engine::reload() {
   auto gen = build();
   if (!gen) {
     if (log_)
-      log_(base::LogLevel::Error, "reload failed, keeping the running configuration: " +
-                                      gen.error().detail);
+      log_(base::LogLevel::Error,
+           "reload failed, keeping the running configuration: " + gen.error().detail);
     return base::fail(gen.error());
   }
   retired_.push_back(std::move(current_));
   current_ = std::move(*gen);
   ++generation_;
   if (log_)
-    log_(base::LogLevel::Info, "configuration reloaded (generation " +
-                                   std::to_string(generation_) + ")");
+    log_(base::LogLevel::Info,
+         "configuration reloaded (generation " + std::to_string(generation_) + ")");
   // An idle old generation goes at once (from the loop, not from here: the
   // caller may be inside one of its callbacks).
   reaper_->arm(std::chrono::microseconds(0));
@@ -123,17 +123,15 @@ base::Result<void> Engine::reload() {
 
 void Engine::resolve(std::string_view key, bool explain, Callback done) {
   Generation* gen = current_.get();
-  gen->resolver->resolve(key, explain,
-                         [this, gen, done = std::move(done)](record::Answer a) {
-                           done(std::move(a), gen->style);
-                           if (gen != current_.get()) reaper_->arm(std::chrono::microseconds(0));
-                         });
+  gen->resolver->resolve(key, explain, [this, gen, done = std::move(done)](record::Answer a) {
+    done(std::move(a), gen->style);
+    if (gen != current_.get()) reaper_->arm(std::chrono::microseconds(0));
+  });
 }
 
 void Engine::reap() {
-  std::erase_if(retired_, [](const std::unique_ptr<Generation>& g) {
-    return g->resolver->pending() == 0;
-  });
+  std::erase_if(retired_,
+                [](const std::unique_ptr<Generation>& g) { return g->resolver->pending() == 0; });
 }
 
 std::size_t Engine::pending() const noexcept {

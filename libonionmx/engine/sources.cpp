@@ -2,17 +2,16 @@
 
 #include <algorithm>
 #include <array>
-#include <string>
-
 #include <chrono>
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 #include "base/file.hpp"
 #include "base/strings.hpp"
-#include "map/signed_map.hpp"
 #include "crypto/crypto.hpp"
 #include "dns/cares_client.hpp"
+#include "map/signed_map.hpp"
 #include "source/dns_source.hpp"
 #include "source/local_domains.hpp"
 #include "source/map_source.hpp"
@@ -33,8 +32,7 @@ base::Result<std::unique_ptr<source::Source>> make_onion(const SourceContext& c)
 // reload with a bad map leaves the running one in place.
 base::Result<std::unique_ptr<source::Source>> make_map(const SourceContext& c) {
   const config::MapSettings& m = c.config.map;
-  if (m.path.empty())
-    return std::make_unique<source::MapSource>(nullptr, c.clock, c.log);
+  if (m.path.empty()) return std::make_unique<source::MapSource>(nullptr, c.clock, c.log);
   map::LoadOptions o;
   for (const auto& path : m.trusted_keys) {
     auto text = base::read_file(path, 4096, "4096 bytes");
@@ -46,11 +44,13 @@ base::Result<std::unique_ptr<source::Source>> make_map(const SourceContext& c) {
   if (!m.state_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(m.state_dir, ec);
-    if (ec) return base::fail(base::Status::Io, "state directory " + m.state_dir + ": " + ec.message());
+    if (ec)
+      return base::fail(base::Status::Io, "state directory " + m.state_dir + ": " + ec.message());
   }
   o.state_dir = m.state_dir;
   o.allow_unsigned = m.allow_unsigned;
-  o.now = std::chrono::duration_cast<std::chrono::seconds>(c.clock.wall().time_since_epoch()).count();
+  o.now =
+      std::chrono::duration_cast<std::chrono::seconds>(c.clock.wall().time_since_epoch()).count();
   auto loaded = map::load_signed_map(m.path, o);
   if (!loaded) return base::fail(loaded.error().code, m.path + ": " + loaded.error().detail);
   if (c.log) {
@@ -90,8 +90,7 @@ constexpr auto kNames = [] {
 std::span<const SourceEntry> source_registry() noexcept { return kRegistry; }
 std::span<const std::string_view> source_names() noexcept { return kNames; }
 
-base::Result<std::vector<std::unique_ptr<source::Source>>> build_sources(
-    const SourceContext& ctx) {
+base::Result<std::vector<std::unique_ptr<source::Source>>> build_sources(const SourceContext& ctx) {
   std::vector<std::string_view> order(ctx.config.resolver.order.begin(),
                                       ctx.config.resolver.order.end());
   if (order.empty()) order.assign(kNames.begin(), kNames.end());

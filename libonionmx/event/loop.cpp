@@ -1,12 +1,12 @@
 #include "event/loop.hpp"
 
+#include <event2/event.h>
+
 #include <algorithm>
 #include <exception>
 #include <new>
 #include <stdexcept>
 #include <string>
-
-#include <event2/event.h>
 
 namespace onionmx::event {
 

@@ -36,8 +36,8 @@ class Loop {
   // waits on changes; (fd, false, false) means "stop watching fd".
   using WatchObserver = std::function<void(int fd, bool readable, bool writable)>;
 
-  Loop();                                   // owns a new event_base
-  explicit Loop(event_base* borrowed);      // runs on the caller's event_base
+  Loop();                               // owns a new event_base
+  explicit Loop(event_base* borrowed);  // runs on the caller's event_base
   ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;

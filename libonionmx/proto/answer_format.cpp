@@ -9,7 +9,7 @@ namespace onionmx::proto {
 namespace {
 constexpr std::size_t kMaxReason = 200;
 constexpr std::size_t kMaxKeyText = 2048;  // above the 1024-byte key limit: never cut
-}
+}  // namespace
 
 std::string safe_reason(const std::string& reason) {
   std::string out;
@@ -24,9 +24,7 @@ std::string safe_reason(const std::string& reason) {
 
 std::string postfix_nexthop(const record::Answer& a, const AnswerStyle& style) {
   if (a.status != base::Status::Ok || a.routes.empty()) return {};
-  auto hop = [](const record::Route& r) {
-    return "[" + r.onion + "]:" + std::to_string(r.port);
-  };
+  auto hop = [](const record::Route& r) { return "[" + r.onion + "]:" + std::to_string(r.port); };
   std::string out = style.transport + ":" + hop(a.routes.front());
   if (style.multi_nexthop) {
     for (std::size_t i = 1; i < a.routes.size(); ++i) {
@@ -41,10 +39,14 @@ std::string format_postfix(const record::Answer& a, const AnswerStyle& style) {
   // A found answer without routes is a bug in a source: defer, never "OK ".
   if (a.status == base::Status::Ok && a.routes.empty()) return "TEMP internal error: no route";
   switch (base::outcome_of(a.status)) {
-    case base::Outcome::Found: return "OK " + postfix_nexthop(a, style);
-    case base::Outcome::NotFound: return "NOTFOUND ";
-    case base::Outcome::Temp: return "TEMP " + safe_reason(a.reason);
-    case base::Outcome::Perm: return "PERM " + safe_reason(a.reason);
+    case base::Outcome::Found:
+      return "OK " + postfix_nexthop(a, style);
+    case base::Outcome::NotFound:
+      return "NOTFOUND ";
+    case base::Outcome::Temp:
+      return "TEMP " + safe_reason(a.reason);
+    case base::Outcome::Perm:
+      return "PERM " + safe_reason(a.reason);
   }
   return "TEMP internal error";
 }
@@ -56,7 +58,8 @@ std::string format_opensmtpd(const record::Answer& a, const AnswerStyle& style) 
       const auto& r = a.routes.front();
       return style.opensmtpd_scheme + "://" + r.onion + ":" + std::to_string(r.port);
     }
-    case base::Outcome::NotFound: return "not-found";
+    case base::Outcome::NotFound:
+      return "not-found";
     case base::Outcome::Temp:
     case base::Outcome::Perm: {
       std::string msg = safe_reason(a.reason);
@@ -92,11 +95,21 @@ void append_json_string(std::string& out, std::string_view in) {
     const auto c = static_cast<unsigned char>(in[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           if (c < 0x20 || c == 0x7f) {
             out += "\\u00";
@@ -113,7 +126,8 @@ void append_json_string(std::string& out, std::string_view in) {
     // (Unicode 15 table 3-7): no overlongs, no surrogates, <= U+10FFFF.
     std::size_t len = 0;
     unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    if (c >= 0xc2 && c <= 0xdf)
+      len = 2;
     else if (c >= 0xe0 && c <= 0xef) {
       len = 3;
       if (c == 0xe0) lo = 0xa0;
@@ -194,10 +208,12 @@ std::string format_json(const record::Answer& a) {
 
 std::string format_text(const record::Answer& a, const AnswerStyle& style) {
   // The key is raw MTA input: one answer must stay one line.
-  std::string out = base::printable(a.key, kMaxKeyText) + ": " + std::string(base::outcome_name(base::outcome_of(a.status)));
+  std::string out = base::printable(a.key, kMaxKeyText) + ": " +
+                    std::string(base::outcome_name(base::outcome_of(a.status)));
   if (a.status == base::Status::Ok) out += " " + postfix_nexthop(a, style);
   out += " (source " + std::string(a.source);
-  if (a.status == base::Status::Ok || a.status == base::Status::NotFound) out += ", ttl " + std::to_string(a.ttl);
+  if (a.status == base::Status::Ok || a.status == base::Status::NotFound)
+    out += ", ttl " + std::to_string(a.ttl);
   if (a.authenticated) out += ", DNSSEC authenticated";
   out += "): " + safe_reason(a.reason);
   return out;

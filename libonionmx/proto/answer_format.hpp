@@ -20,8 +20,8 @@ namespace onionmx::proto {
 
 // URL schemes OpenSMTPD's relay URLs accept for an onion next hop
 // (smtpd.conf(5) "relay host").
-inline constexpr std::array<std::string_view, 5> kOpenSmtpdSchemes = {
-    "smtp", "smtp+notls", "smtp+tls", "smtps", "lmtp"};
+inline constexpr std::array<std::string_view, 5> kOpenSmtpdSchemes = {"smtp", "smtp+notls",
+                                                                      "smtp+tls", "smtps", "lmtp"};
 
 struct AnswerStyle {
   std::string transport = "smtptor";

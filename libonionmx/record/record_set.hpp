@@ -28,8 +28,8 @@ struct RecordSet {
   std::uint32_t ttl = 0;           // positive or negative TTL, already capped
   bool authenticated = false;      // every answer of the chain had AD set
   base::Clock::Monotonic received{};
-  std::string owner;   // the name whose RRset this is (after CNAMEs)
-  std::string reason;  // NotFound and failures
+  std::string owner;                 // the name whose RRset this is (after CNAMEs)
+  std::string reason;                // NotFound and failures
   std::vector<std::string> explain;  // when asked for
 };
 

@@ -33,15 +33,15 @@ enum class Failure { None, Dns };
 
 struct Answer {
   base::Status status = base::Status::Internal;
-  std::string key;     // as the MTA sent it
-  std::string domain;  // lower case, no trailing dot; empty if none
+  std::string key;            // as the MTA sent it
+  std::string domain;         // lower case, no trailing dot; empty if none
   std::vector<Route> routes;  // best first; non-empty iff status == Ok
   // Points at a string with static storage (a kName or kOrigin*).
   std::string_view source = kOriginNone;
   Failure failure = Failure::None;
-  std::uint32_t ttl = 0;       // seconds the answer may be cached
-  bool authenticated = false;  // DNSSEC AD bit from a trusted resolver
-  std::string reason;          // why (always set for non-Ok)
+  std::uint32_t ttl = 0;             // seconds the answer may be cached
+  bool authenticated = false;        // DNSSEC AD bit from a trusted resolver
+  std::string reason;                // why (always set for non-Ok)
   std::vector<std::string> explain;  // decision path, when asked for
 };
 

@@ -67,19 +67,19 @@ void Resolver::next(std::shared_ptr<State> st) {
 }
 
 void Resolver::decide(const std::shared_ptr<State>& st, record::Answer a) {
-    if (a.failure == record::Failure::Dns && a.status == base::Status::Temp &&
-        policy_ == FailurePolicy::Clearnet && !shutting_down_) {
-      const std::string why = a.reason;
-      a = record::Answer{};
-      a.status = base::Status::NotFound;
-      a.source = record::kOriginPolicy;
-      a.reason = "DNS failure (" + why + "); on_dns_failure=clearnet: normal routing";
-      if (log_)
-        log_(base::LogLevel::Warning, "domain " + st->query.domain + ": " + a.reason +
-                                    " (mail may leave over the clearnet)");
-      if (st->query.explain) st->explain.push_back("policy: on_dns_failure=clearnet applied");
-    }
-    complete(st, std::move(a));
+  if (a.failure == record::Failure::Dns && a.status == base::Status::Temp &&
+      policy_ == FailurePolicy::Clearnet && !shutting_down_) {
+    const std::string why = a.reason;
+    a = record::Answer{};
+    a.status = base::Status::NotFound;
+    a.source = record::kOriginPolicy;
+    a.reason = "DNS failure (" + why + "); on_dns_failure=clearnet: normal routing";
+    if (log_)
+      log_(base::LogLevel::Warning,
+           "domain " + st->query.domain + ": " + a.reason + " (mail may leave over the clearnet)");
+    if (st->query.explain) st->explain.push_back("policy: on_dns_failure=clearnet applied");
+  }
+  complete(st, std::move(a));
 }
 
 void Resolver::complete(const std::shared_ptr<State>& st, record::Answer a) {

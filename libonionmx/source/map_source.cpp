@@ -19,13 +19,13 @@ MapSource::MapSource(std::shared_ptr<const map::StaticMap> map, const base::Cloc
 bool MapSource::expired() {
   const auto exp = map_->expires();
   if (!exp) return false;
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       clock_.wall().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch()).count();
   if (now < *exp) return false;
   if (!expiry_logged_ && log_) {
-    log_(base::LogLevel::Warning, "static map serial " + std::to_string(map_->serial()) +
-                                      " has expired: its pins no longer answer (reload a fresh map)");
+    log_(base::LogLevel::Warning,
+         "static map serial " + std::to_string(map_->serial()) +
+             " has expired: its pins no longer answer (reload a fresh map)");
   }
   expiry_logged_ = true;
   return true;
@@ -45,7 +45,8 @@ void MapSource::lookup(const Query& q, StepCallback done) {
   }
   const auto* routes = map_->lookup(q.domain);
   if (!routes || routes->empty()) {
-    if (q.explain) step.answer.explain.push_back("map: no entry for " + q.domain + " (serial " + serial + ")");
+    if (q.explain)
+      step.answer.explain.push_back("map: no entry for " + q.domain + " (serial " + serial + ")");
     done(std::move(step));
     return;
   }
@@ -57,9 +58,8 @@ void MapSource::lookup(const Query& q, StepCallback done) {
   a.reason = "static map serial " + serial;
   std::int64_t ttl = kMaxMapTtl;
   if (auto exp = map_->expires()) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         clock_.wall().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch()).count();
     ttl = std::clamp<std::int64_t>(*exp - now, 0, kMaxMapTtl);
   }
   a.ttl = static_cast<std::uint32_t>(ttl);

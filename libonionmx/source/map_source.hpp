@@ -24,8 +24,7 @@ class MapSource final : public Source {
  public:
   static constexpr std::string_view kName = "map";
   // `map` may be null: no map configured, every domain passes.
-  MapSource(std::shared_ptr<const map::StaticMap> map, const base::Clock& clock,
-            base::LogSink log);
+  MapSource(std::shared_ptr<const map::StaticMap> map, const base::Clock& clock, base::LogSink log);
   void lookup(const Query& q, StepCallback done) override;
 
  private:

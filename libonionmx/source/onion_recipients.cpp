@@ -30,7 +30,8 @@ void OnionAddressSource::lookup(const Query& q, StepCallback done) {
     // The address is its own key: the answer never changes.
     step.answer.ttl = 86400;
     if (q.explain)
-      step.answer.explain.push_back("onion-address: valid v3 address, routed directly (never sent to DNS)");
+      step.answer.explain.push_back(
+          "onion-address: valid v3 address, routed directly (never sent to DNS)");
   }
   done(std::move(step));
 }

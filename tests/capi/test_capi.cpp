@@ -13,10 +13,11 @@
 // tests/integration/test_capi_knot.py, zone capi.test with h0..h999 each
 // pointing at ONIONMX_TEST_ONION): 1000 concurrent lookups driven by each
 // loop style, with no blocking call into the library.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <event2/event.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <onionmx/onionmx.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,10 +31,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <event2/event.h>
-
-#include <onionmx/onionmx.h>
 
 namespace {
 
@@ -236,7 +233,8 @@ TEST(CApiOptions, VersionOneStructsStillWork) {
   auto* heap = static_cast<V1*>(std::malloc(sizeof(V1)));  // ASan sees reads past it
   *heap = v1;
   onionmx_ctx* ctx = nullptr;
-  EXPECT_EQ(onionmx_ctx_new(&ctx, reinterpret_cast<onionmx_options*>(heap), nullptr, 0), ONIONMX_OK);
+  EXPECT_EQ(onionmx_ctx_new(&ctx, reinterpret_cast<onionmx_options*>(heap), nullptr, 0),
+            ONIONMX_OK);
   onionmx_ctx_free(ctx);
   std::free(heap);
 }
@@ -348,8 +346,8 @@ TEST_F(CApiReload, SuccessSwapsTheConfigurationFailureKeepsTheOldOne) {
   EXPECT_EQ(onionmx_ctx_generation(c.p), 2u);
   EXPECT_EQ(outcome_of(c.p, "u@" + kA1), ONIONMX_FOUND) << "no longer local";
 
-  for (const char* broken : {"[resolver]\norder = [\"ldap\"]\n", "[dns]\ntimeout = 0\n",
-                             "this is not TOML\n"}) {
+  for (const char* broken :
+       {"[resolver]\norder = [\"ldap\"]\n", "[dns]\ntimeout = 0\n", "this is not TOML\n"}) {
     write(broken);
     EXPECT_EQ(onionmx_ctx_reload(c.p), ONIONMX_EINVAL) << broken;
     EXPECT_NE(std::string(onionmx_ctx_last_error(c.p)).find(path_), std::string::npos)
@@ -364,7 +362,8 @@ TEST_F(CApiReload, SuccessSwapsTheConfigurationFailureKeepsTheOldOne) {
 
 TEST_F(CApiReload, LookupsStartedBeforeAReloadFinishOnTheirOwnConfiguration) {
   SilentServer dns;
-  write("[dns]\nservers = [\"" + dns.address() + "\"]\ntimeout = 0.4\n[answer]\ntransport = \"old\"\n");
+  write("[dns]\nservers = [\"" + dns.address() +
+        "\"]\ntimeout = 0.4\n[answer]\ntransport = \"old\"\n");
   onionmx_options o = ONIONMX_OPTIONS_INIT;
   o.config_path = path_.c_str();
   Ctx c(o);
@@ -516,7 +515,8 @@ TEST(CApiKnot, AThousandLookupsDrivenByAPollLoop) {
   }
   EXPECT_EQ(onionmx_ctx_pending(c.p), static_cast<size_t>(kConcurrent));
   const auto start = std::chrono::steady_clock::now();
-  while (b.answered < kConcurrent && std::chrono::steady_clock::now() - start < std::chrono::seconds(60))
+  while (b.answered < kConcurrent &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(60))
     poll_turn(c.p, w);
   EXPECT_EQ(b.answered, kConcurrent);
   EXPECT_EQ(b.found, kConcurrent) << (b.wrong.empty() ? "" : b.wrong.front());

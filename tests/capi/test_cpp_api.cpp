@@ -2,17 +2,15 @@
 // library: submit/cancel own their callbacks (a cancelled one is freed and
 // never runs), a moved Context keeps its pending calls, the watch option
 // reaches the caller, reload() keeps the old configuration on error.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
-#include <string>
-
 #include <onionmx/onionmx.hpp>
+#include <string>
 
 namespace {
 
@@ -41,7 +39,8 @@ TEST(CppApi, CancelFreesTheCallbackAndItNeverRuns) {
   std::weak_ptr<int> watch = alive;
   int ran = 0;
   std::uint64_t id = 0;
-  ASSERT_EQ(ctx.submit("a@one.example", [alive, &ran](onionmx::Lookup) { ++ran; }, &id), ONIONMX_OK);
+  ASSERT_EQ(
+      ctx.submit("a@one.example", [alive, &ran](onionmx::Lookup) { ++ran; }, &id), ONIONMX_OK);
   alive.reset();
   EXPECT_NE(id, 0u);
   EXPECT_FALSE(watch.expired()) << "the pending call holds its function";
@@ -57,13 +56,15 @@ TEST(CppApi, ImmediateAnswersHaveNoIdAndAMovedContextKeepsItsCalls) {
   onionmx::Context first({.servers = dns.address, .timeout_ms = 300});
   std::uint64_t id = 7;
   onionmx::Lookup got;
-  ASSERT_EQ(first.submit("u@" + kA1, [&](onionmx::Lookup r) { got = std::move(r); }, &id), ONIONMX_OK);
+  ASSERT_EQ(
+      first.submit("u@" + kA1, [&](onionmx::Lookup r) { got = std::move(r); }, &id), ONIONMX_OK);
   EXPECT_EQ(id, 0u) << "answered inside submit: nothing to cancel";
   EXPECT_EQ(got.outcome, onionmx::Outcome::Found);
   int temp = 0;
-  ASSERT_EQ(first.lookup_async("b@two.example",
-                               [&](onionmx::Lookup r) { temp += r.outcome == onionmx::Outcome::Temp; }),
-            ONIONMX_OK);
+  ASSERT_EQ(
+      first.lookup_async("b@two.example",
+                         [&](onionmx::Lookup r) { temp += r.outcome == onionmx::Outcome::Temp; }),
+      ONIONMX_OK);
   onionmx::Context moved(std::move(first));
   EXPECT_EQ(moved.pending(), 1u);
   EXPECT_EQ(moved.run(), ONIONMX_OK);

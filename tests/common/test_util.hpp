@@ -15,15 +15,24 @@ inline bool contains(std::string_view haystack, std::string_view needle) {
 // Readable names in assertion messages.
 inline const char* status_name(base::Status s) {
   switch (s) {
-    case base::Status::Ok: return "Ok";
-    case base::Status::NotFound: return "NotFound";
-    case base::Status::Temp: return "Temp";
-    case base::Status::Inval: return "Inval";
-    case base::Status::BadData: return "BadData";
-    case base::Status::BadSig: return "BadSig";
-    case base::Status::Io: return "Io";
-    case base::Status::NoMem: return "NoMem";
-    case base::Status::Internal: return "Internal";
+    case base::Status::Ok:
+      return "Ok";
+    case base::Status::NotFound:
+      return "NotFound";
+    case base::Status::Temp:
+      return "Temp";
+    case base::Status::Inval:
+      return "Inval";
+    case base::Status::BadData:
+      return "BadData";
+    case base::Status::BadSig:
+      return "BadSig";
+    case base::Status::Io:
+      return "Io";
+    case base::Status::NoMem:
+      return "NoMem";
+    case base::Status::Internal:
+      return "Internal";
   }
   return "?";
 }

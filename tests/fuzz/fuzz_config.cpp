@@ -5,10 +5,10 @@
 // a refusal is Inval and names the origin first; an accepted configuration
 // holds only values the parser promises (ranges, known sources without
 // duplicates, servers in check_server's normal form).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <set>
 #include <string>
 #include <string_view>

@@ -75,8 +75,8 @@ std::vector<std::uint8_t> wire_name(const std::string& name) {
   return out;
 }
 
-Rr Rr::srv(const std::string& name, std::uint32_t ttl, std::uint16_t priority,
-           std::uint16_t weight, std::uint16_t port, const std::string& target) {
+Rr Rr::srv(const std::string& name, std::uint32_t ttl, std::uint16_t priority, std::uint16_t weight,
+           std::uint16_t port, const std::string& target) {
   Rr rr{name, dns::kTypeSrv, ttl, {}};
   put16(rr.rdata, priority);
   put16(rr.rdata, weight);
@@ -272,7 +272,8 @@ void FakeDnsServer::serve() {
       for (;;) {
         sockaddr_in from{};
         socklen_t flen = sizeof from;
-        ssize_t n = recvfrom(udp_fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        ssize_t n =
+            recvfrom(udp_fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
         if (n < 0) break;  // EAGAIN: drained
         std::vector<std::uint8_t> query(buf.begin(), buf.begin() + n);
         std::vector<std::uint8_t> out;
@@ -302,7 +303,8 @@ void FakeDnsServer::serve() {
       while (c.in.size() >= 2) {
         const std::size_t len = (std::size_t{c.in[0]} << 8) | c.in[1];
         if (c.in.size() < 2 + len) break;
-        std::vector<std::uint8_t> query(c.in.begin() + 2, c.in.begin() + 2 + static_cast<std::ptrdiff_t>(len));
+        std::vector<std::uint8_t> query(c.in.begin() + 2,
+                                        c.in.begin() + 2 + static_cast<std::ptrdiff_t>(len));
         c.in.erase(c.in.begin(), c.in.begin() + 2 + static_cast<std::ptrdiff_t>(len));
         std::vector<std::uint8_t> out;
         bool send_it = false;

@@ -29,8 +29,8 @@ struct DnsQuery {
   std::string qname;  // lower case, no trailing dot
   std::uint16_t qtype = 0;
   bool rd = false;
-  bool ad = false;    // AD bit in the header (RFC 6840 §5.7)
-  bool edns = false;  // has an OPT RR
+  bool ad = false;         // AD bit in the header (RFC 6840 §5.7)
+  bool edns = false;       // has an OPT RR
   bool dnssec_ok = false;  // DO bit of the OPT RR
 };
 
@@ -56,12 +56,12 @@ struct Reply {
   bool aa = true;
   bool ad = false;
   bool tc = false;
-  bool truncated_over_udp = false;       // UDP: TC and no records; TCP: the full answer
-  bool wrong_id = false;                 // ID of the query + 1
-  std::optional<std::string> question;   // answer a different question name
+  bool truncated_over_udp = false;      // UDP: TC and no records; TCP: the full answer
+  bool wrong_id = false;                // ID of the query + 1
+  std::optional<std::string> question;  // answer a different question name
   std::vector<Rr> answers;
   std::vector<Rr> authority;
-  std::vector<std::uint8_t> raw;         // Kind::Raw: sent as is
+  std::vector<std::uint8_t> raw;  // Kind::Raw: sent as is
 
   static Reply noerror() { return Reply{}; }
   static Reply with_rcode(std::uint8_t rcode);
@@ -110,8 +110,8 @@ class FakeDnsServer {
 
  private:
   void serve();
-  void answer(Transport t, const std::vector<std::uint8_t>& query,
-              std::vector<std::uint8_t>& out, bool& send);
+  void answer(Transport t, const std::vector<std::uint8_t>& query, std::vector<std::uint8_t>& out,
+              bool& send);
 
   Handler handler_;
   int udp_fd_ = -1;

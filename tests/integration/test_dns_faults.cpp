@@ -3,9 +3,9 @@
 // A real CaresClient (behind the DnsSource that draws the RFC 2782 order)
 // on a real event::Loop talks to FakeDnsServer on
 // 127.0.0.1.  Each test is one scenario: what the server does, and the
-// verdict onionmx must reach (RFC 2782, RFC 2308, docs/dns-discovery.md; cares_client.hpp).  The rule
-// under test throughout: a DNS failure is a temporary failure, never "not
-// found" (which would send the mail over the clearnet).
+// verdict onionmx must reach (RFC 2782, RFC 2308, docs/dns-discovery.md; cares_client.hpp).  The
+// rule under test throughout: a DNS failure is a temporary failure, never "not found" (which would
+// send the mail over the clearnet).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -21,12 +21,12 @@
 #include "common/test_util.hpp"
 #include "crypto/crypto.hpp"
 #include "dns/cares_client.hpp"
-#include "engine/engine.hpp"
-#include "source/dns_source.hpp"
 #include "dns/message.hpp"
+#include "engine/engine.hpp"
 #include "event/loop.hpp"
 #include "fake_dns_server.hpp"
 #include "resolver/resolver.hpp"
+#include "source/dns_source.hpp"
 
 namespace {
 
@@ -96,15 +96,17 @@ class DnsFaults : public ::testing::Test {
   }
 
   std::unique_ptr<CaresSource> make_source(DnsConfig c) {
-    auto s = CaresClient::create(loop_, std::move(c), [this](onionmx::base::LogLevel level, std::string_view m) {
-      log_.emplace_back(level, std::string(m));
-    });
+    auto s = CaresClient::create(loop_, std::move(c),
+                                 [this](onionmx::base::LogLevel level, std::string_view m) {
+                                   log_.emplace_back(level, std::string(m));
+                                 });
     if (!s) {
       ADD_FAILURE() << "CaresClient::create: " << s.error().detail;
       return nullptr;
     }
-    return std::make_unique<CaresSource>(
-        std::move(*s), [](std::uint32_t n) { return onionmx::crypto::random_uniform_inclusive(n); });
+    return std::make_unique<CaresSource>(std::move(*s), [](std::uint32_t n) {
+      return onionmx::crypto::random_uniform_inclusive(n);
+    });
   }
 
   std::shared_ptr<Slot> start(CaresSource& src, const std::string& domain) {
@@ -133,7 +135,8 @@ class DnsFaults : public ::testing::Test {
 
   Answer lookup(CaresSource& src, const std::string& domain) {
     auto slot = start(src, domain);
-    EXPECT_TRUE(run_until([&] { return slot->calls > 0; })) << "lookup of " << domain << " never completed";
+    EXPECT_TRUE(run_until([&] { return slot->calls > 0; }))
+        << "lookup of " << domain << " never completed";
     EXPECT_EQ(slot->calls, 1);
     EXPECT_TRUE(slot->decided) << "the DNS source always decides";
     return slot->answer;
@@ -161,9 +164,9 @@ class DnsFaults : public ::testing::Test {
   std::vector<std::pair<onionmx::base::LogLevel, std::string>> log_;
 };
 
-#define EXPECT_STATUS(answer, want)                                                      \
-  EXPECT_EQ((answer).status, (want)) << "got " << status_name((answer).status) << ": " \
-                                     << (answer).reason
+#define EXPECT_STATUS(answer, want)  \
+  EXPECT_EQ((answer).status, (want)) \
+      << "got " << status_name((answer).status) << ": " << (answer).reason
 
 // ----------------------------------------------------------------- found
 
@@ -345,8 +348,13 @@ const MalformedCase kMalformed[] = {
      }},
     {"RdlengthPastTheEnd",
      [](const DnsQuery& q) {
-       return cat({reply_prefix(q, 1), wire_name(q.qname), be16(dns::kTypeSrv), be16(1), kTtl300,
-                   be16(200), {0, 0, 0, 0, 0, 25, 0}});
+       return cat({reply_prefix(q, 1),
+                   wire_name(q.qname),
+                   be16(dns::kTypeSrv),
+                   be16(1),
+                   kTtl300,
+                   be16(200),
+                   {0, 0, 0, 0, 0, 25, 0}});
      }},
     {"CompressionPointerLoop",
      [](const DnsQuery& q) {
@@ -358,8 +366,13 @@ const MalformedCase kMalformed[] = {
      }},
     {"SrvRdataShorterThanItsFixedFields",
      [](const DnsQuery& q) {
-       return cat({reply_prefix(q, 1), wire_name(q.qname), be16(dns::kTypeSrv), be16(1), kTtl300,
-                   be16(4), {0, 0, 0, 0}});
+       return cat({reply_prefix(q, 1),
+                   wire_name(q.qname),
+                   be16(dns::kTypeSrv),
+                   be16(1),
+                   kTtl300,
+                   be16(4),
+                   {0, 0, 0, 0}});
      }},
     {"QrBitClear",
      [](const DnsQuery& q) {
@@ -420,7 +433,8 @@ TEST_F(DnsFaults, AnswerShorterThanTheHeaderIsNeverAccepted) {
 TEST_F(DnsFaults, GarbageAfterTheIdIsNeverAccepted) {
   FakeDnsServer server([](const DnsQuery& q) {
     const std::string text = "this is not a DNS message, just some text";
-    return Reply::bytes(cat({be16(q.id), {0x81, 0x80}, std::vector<std::uint8_t>(text.begin(), text.end())}));
+    return Reply::bytes(
+        cat({be16(q.id), {0x81, 0x80}, std::vector<std::uint8_t>(text.begin(), text.end())}));
   });
   DnsConfig c = config_for(server);
   c.timeout = 500ms;
@@ -528,7 +542,8 @@ TEST_F(DnsFaults, NegativeTtlWithTheTopBitSetCountsAsZero) {
   FakeDnsServer server([](const DnsQuery& q) {
     Reply r = Reply::with_rcode(dns::kRcodeNxDomain);
     if (q.qname == srv_name("ttl.example")) r.authority_rr(Rr::soa("example", 0x80000100u, 600));
-    if (q.qname == srv_name("minimum.example")) r.authority_rr(Rr::soa("example", 600, 0x80000100u));
+    if (q.qname == srv_name("minimum.example"))
+      r.authority_rr(Rr::soa("example", 600, 0x80000100u));
     return r;
   });
   auto src = make_source(config_for(server));
@@ -541,9 +556,8 @@ TEST_F(DnsFaults, NegativeTtlWithTheTopBitSetCountsAsZero) {
 }
 
 TEST_F(DnsFaults, NodataIsNotFound) {
-  FakeDnsServer server([](const DnsQuery&) {
-    return Reply::noerror().authority_rr(Rr::soa("example", 120, 60));
-  });
+  FakeDnsServer server(
+      [](const DnsQuery&) { return Reply::noerror().authority_rr(Rr::soa("example", 120, 60)); });
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "nodata.example");
@@ -614,7 +628,9 @@ TEST_F(DnsFaults, CnameLoopInsideOneAnswerIsTemp) {
   const std::string a_name = srv_name("a.example");
   const std::string b_name = srv_name("b.example");
   FakeDnsServer server([&](const DnsQuery&) {
-    return Reply::noerror().answer(Rr::cname(a_name, 300, b_name)).answer(Rr::cname(b_name, 300, a_name));
+    return Reply::noerror()
+        .answer(Rr::cname(a_name, 300, b_name))
+        .answer(Rr::cname(b_name, 300, a_name));
   });
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
@@ -865,7 +881,8 @@ TEST_F(DnsFaults, OnionDomainsAreNeverQueried) {
   });
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
-  for (const std::string& d : std::vector<std::string>{kA1, "smtp." + kA1, "bogus.onion", kA2 + "."}) {
+  for (const std::string& d :
+       std::vector<std::string>{kA1, "smtp." + kA1, "bogus.onion", kA2 + "."}) {
     Answer a = lookup(*src, d);
     EXPECT_NE(a.status, onionmx::base::Status::Ok) << d;
     EXPECT_NE(a.status, onionmx::base::Status::NotFound) << d;
@@ -903,7 +920,8 @@ TEST_F(DnsFaults, TwoThousandLookupsWith64InFlightAllCompleteWithTheirOwnAnswer)
     if (q.qname.rfind(prefix, 0) != 0 || q.qname.size() <= prefix.size() + suffix.size())
       return Reply::with_rcode(dns::kRcodeNxDomain);
     const int i = std::stoi(q.qname.substr(prefix.size()));
-    return Reply::noerror().answer(Rr::srv(q.qname, 300, 0, 0, static_cast<std::uint16_t>(1000 + i), kA1));
+    return Reply::noerror().answer(
+        Rr::srv(q.qname, 300, 0, 0, static_cast<std::uint16_t>(1000 + i), kA1));
   });
   DnsConfig c = config_for(server);
   c.max_in_flight = kInFlight;
@@ -912,8 +930,10 @@ TEST_F(DnsFaults, TwoThousandLookupsWith64InFlightAllCompleteWithTheirOwnAnswer)
   ASSERT_TRUE(src);
 
   std::vector<std::shared_ptr<Slot>> slots;
-  for (int i = 0; i < kLookups; ++i) slots.push_back(start(*src, "d" + std::to_string(i) + ".example"));
-  EXPECT_EQ(src->fetcher().pending(), static_cast<std::size_t>(kLookups)) << "none lost, none answered yet";
+  for (int i = 0; i < kLookups; ++i)
+    slots.push_back(start(*src, "d" + std::to_string(i) + ".example"));
+  EXPECT_EQ(src->fetcher().pending(), static_cast<std::size_t>(kLookups))
+      << "none lost, none answered yet";
 
   // The loop has not run: exactly max_in_flight queries have been sent.
   for (int waited = 0; server.queries() < static_cast<int>(kInFlight) && waited < 200; ++waited)
@@ -922,11 +942,14 @@ TEST_F(DnsFaults, TwoThousandLookupsWith64InFlightAllCompleteWithTheirOwnAnswer)
   EXPECT_EQ(server.queries(), static_cast<int>(kInFlight));
 
   int done = 0;
-  ASSERT_TRUE(run_until([&] {
-    done = 0;
-    for (const auto& s : slots) done += s->calls > 0;
-    return done == kLookups;
-  }, 120s)) << done << " of " << kLookups << " completed";
+  ASSERT_TRUE(run_until(
+      [&] {
+        done = 0;
+        for (const auto& s : slots) done += s->calls > 0;
+        return done == kLookups;
+      },
+      120s))
+      << done << " of " << kLookups << " completed";
 
   int ok = 0;
   std::vector<std::string> wrong;
@@ -959,7 +982,8 @@ TEST_F(DnsFaults, ServerStoppedMidRunLeavesTheRestTempNeverNotFound) {
   ASSERT_TRUE(src);
 
   std::vector<std::shared_ptr<Slot>> slots;
-  for (int i = 0; i < kLookups; ++i) slots.push_back(start(*src, "s" + std::to_string(i) + ".example"));
+  for (int i = 0; i < kLookups; ++i)
+    slots.push_back(start(*src, "s" + std::to_string(i) + ".example"));
   auto count = [&](auto pred) {
     int n = 0;
     for (const auto& s : slots) n += pred(*s);
@@ -967,14 +991,18 @@ TEST_F(DnsFaults, ServerStoppedMidRunLeavesTheRestTempNeverNotFound) {
   };
   ASSERT_TRUE(run_until([&] { return count([](const Slot& s) { return s.calls > 0; }) >= 5; }));
   server.stop();
-  ASSERT_TRUE(run_until([&] { return count([](const Slot& s) { return s.calls > 0; }) == kLookups; }, 60s));
+  ASSERT_TRUE(
+      run_until([&] { return count([](const Slot& s) { return s.calls > 0; }) == kLookups; }, 60s));
 
-  EXPECT_EQ(count([](const Slot& s) { return s.calls == 1; }), kLookups) << "each callback exactly once";
+  EXPECT_EQ(count([](const Slot& s) { return s.calls == 1; }), kLookups)
+      << "each callback exactly once";
   const int ok = count([](const Slot& s) { return s.answer.status == onionmx::base::Status::Ok; });
-  const int temp = count([](const Slot& s) { return s.answer.status == onionmx::base::Status::Temp; });
+  const int temp =
+      count([](const Slot& s) { return s.answer.status == onionmx::base::Status::Temp; });
   EXPECT_GE(ok, 5);
   EXPECT_EQ(ok + temp, kLookups) << "the rest are Temp";
-  EXPECT_EQ(count([](const Slot& s) { return s.answer.status == onionmx::base::Status::NotFound; }), 0);
+  EXPECT_EQ(count([](const Slot& s) { return s.answer.status == onionmx::base::Status::NotFound; }),
+            0);
   EXPECT_EQ(src->fetcher().pending(), 0u);
 }
 
@@ -991,7 +1019,8 @@ TEST_F(DnsFaults, TheTimeBudgetIncludesWaitingForAnInFlightSlot) {
   ASSERT_TRUE(src);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Slot>> slots;
-  for (int i = 0; i < kLookups; ++i) slots.push_back(start(*src, "q" + std::to_string(i) + ".example"));
+  for (int i = 0; i < kLookups; ++i)
+    slots.push_back(start(*src, "q" + std::to_string(i) + ".example"));
   ASSERT_TRUE(run_until([&] {
     for (const auto& s : slots)
       if (s->calls == 0) return false;
@@ -1017,7 +1046,8 @@ TEST_F(DnsFaults, DestroyingTheSourceAnswersEveryPendingLookupOnceWithTemp) {
   ASSERT_TRUE(src);
 
   std::vector<std::shared_ptr<Slot>> slots;
-  for (int i = 0; i < kLookups; ++i) slots.push_back(start(*src, "p" + std::to_string(i) + ".example"));
+  for (int i = 0; i < kLookups; ++i)
+    slots.push_back(start(*src, "p" + std::to_string(i) + ".example"));
   run_for(100ms);
   EXPECT_EQ(src->fetcher().pending(), static_cast<std::size_t>(kLookups));
   for (const auto& s : slots) EXPECT_EQ(s->calls, 0);
@@ -1083,8 +1113,8 @@ TEST_F(ResolverPolicy, ClearnetTurnsADnsFailureIntoNotFoundAndWarnsEveryTime) {
 
 TEST_F(ResolverPolicy, DeferKeepsADnsFailureTemp) {
   FakeDnsServer server([](const DnsQuery&) { return Reply::with_rcode(dns::kRcodeServFail); });
-  const auto answers = resolve_all(server, resolver::FailurePolicy::Defer,
-                                   {"a@one.example", "b@two.example"});
+  const auto answers =
+      resolve_all(server, resolver::FailurePolicy::Defer, {"a@one.example", "b@two.example"});
   ASSERT_EQ(answers.size(), 2u);
   for (const auto& a : answers) {
     EXPECT_STATUS(a, onionmx::base::Status::Temp);
@@ -1099,8 +1129,8 @@ TEST_F(ResolverPolicy, ShuttingDownIsTempNeverTheClearnetPolicy) {
   // failure, so even under clearnet they must defer, not go out in clear.
   FakeDnsServer server([](const DnsQuery&) { return Reply::silent(); });
   onionmx::engine::ConfigInput in;
-  in.text = "[resolver]\non_dns_failure = \"clearnet\"\n[dns]\nservers = [\"" +
-            server.address() + "\"]\ntimeout = 10\n";
+  in.text = "[resolver]\non_dns_failure = \"clearnet\"\n[dns]\nservers = [\"" + server.address() +
+            "\"]\ntimeout = 10\n";
   // A sink too large for std::function's local buffer: a call through a
   // destroyed sink is a heap-use-after-free under ASan.
   auto seen = std::make_shared<std::vector<std::pair<onionmx::base::LogLevel, std::string>>>();

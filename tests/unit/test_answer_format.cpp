@@ -9,17 +9,16 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "base/status.hpp"
 #include "proto/answer_format.hpp"
+#include "record/route.hpp"
 #include "source/dns_source.hpp"
 #include "source/local_domains.hpp"
 #include "source/onion_recipients.hpp"
-#include "record/route.hpp"
 
 namespace {
 
@@ -126,9 +125,10 @@ TEST(FormatPostfix, MultiNexthopWithOneRouteHasNoSeparator) {
 }
 
 TEST(FormatPostfix, MultiNexthopWithThreeEqualPriorities) {
-  EXPECT_EQ(format_postfix(found({route(kA3, 25, 0, 0), route(kA1, 26, 0, 5), route(kA2, 27, 0, 9)}),
-                           multi_style()),
-            "OK smtptor:[" + kA3 + "]:25, [" + kA1 + "]:26, [" + kA2 + "]:27");
+  EXPECT_EQ(
+      format_postfix(found({route(kA3, 25, 0, 0), route(kA1, 26, 0, 5), route(kA2, 27, 0, 9)}),
+                     multi_style()),
+      "OK smtptor:[" + kA3 + "]:25, [" + kA1 + "]:26, [" + kA2 + "]:27");
 }
 
 TEST(FormatPostfix, NotFoundHasTheTrailingSpace) {
@@ -145,7 +145,8 @@ TEST(FormatPostfix, NotFoundIgnoresStrayRoutes) {
 }
 
 TEST(FormatPostfix, TemporaryStatusesAnswerTempWithTheReason) {
-  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::Io, onionmx::base::Status::NoMem, onionmx::base::Status::Internal}) {
+  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::Io,
+                                  onionmx::base::Status::NoMem, onionmx::base::Status::Internal}) {
     EXPECT_EQ(format_postfix(failed(s, "DNS timeout: no answer"), AnswerStyle{}),
               "TEMP DNS timeout: no answer")
         << static_cast<int>(s);
@@ -153,31 +154,38 @@ TEST(FormatPostfix, TemporaryStatusesAnswerTempWithTheReason) {
 }
 
 TEST(FormatPostfix, PermanentStatusesAnswerPermWithTheReason) {
-  for (onionmx::base::Status s : {onionmx::base::Status::Inval, onionmx::base::Status::BadData, onionmx::base::Status::BadSig}) {
-    EXPECT_EQ(format_postfix(failed(s, "invalid onion address: checksum does not match"),
-                             AnswerStyle{}),
-              "PERM invalid onion address: checksum does not match")
+  for (onionmx::base::Status s : {onionmx::base::Status::Inval, onionmx::base::Status::BadData,
+                                  onionmx::base::Status::BadSig}) {
+    EXPECT_EQ(
+        format_postfix(failed(s, "invalid onion address: checksum does not match"), AnswerStyle{}),
+        "PERM invalid onion address: checksum does not match")
         << static_cast<int>(s);
   }
 }
 
 TEST(FormatPostfix, EmptyReasonIsStillOneWord) {
-  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, ""), AnswerStyle{}), "TEMP unspecified");
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, ""), AnswerStyle{}),
+            "TEMP unspecified");
 }
 
 TEST(FormatPostfix, ControlCharactersInTheReasonBecomeSpaces) {
   const std::string reason("a\rb\nc", 5);
-  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, reason), AnswerStyle{}), "TEMP a b c");
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, reason), AnswerStyle{}),
+            "TEMP a b c");
   const std::string with_nul("x\0y\tz\x7f!", 7);
-  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::BadData, with_nul), AnswerStyle{}), "PERM x y z !");
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::BadData, with_nul), AnswerStyle{}),
+            "PERM x y z !");
 }
 
 TEST(FormatPostfix, ReasonIsCutTo200Bytes) {
   const std::string r200(200, 'r');
-  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, r200), AnswerStyle{}), "TEMP " + r200);
-  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, r200 + "X"), AnswerStyle{}), "TEMP " + r200);
-  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, std::string(5000, 'r')), AnswerStyle{}),
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, r200), AnswerStyle{}),
             "TEMP " + r200);
+  EXPECT_EQ(format_postfix(failed(onionmx::base::Status::Temp, r200 + "X"), AnswerStyle{}),
+            "TEMP " + r200);
+  EXPECT_EQ(
+      format_postfix(failed(onionmx::base::Status::Temp, std::string(5000, 'r')), AnswerStyle{}),
+      "TEMP " + r200);
 }
 
 TEST(FormatPostfix, NexthopIsEmptyUnlessFound) {
@@ -227,18 +235,22 @@ TEST(FormatOpensmtpd, NotFound) {
 }
 
 TEST(FormatOpensmtpd, ErrorsAreErrorWithPipesReplaced) {
-  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Temp, "SERVFAIL|retry|later"), AnswerStyle{}),
-            "error|SERVFAIL/retry/later");
+  EXPECT_EQ(
+      format_opensmtpd(failed(onionmx::base::Status::Temp, "SERVFAIL|retry|later"), AnswerStyle{}),
+      "error|SERVFAIL/retry/later");
   EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::BadData, "bad|onion"), AnswerStyle{}),
             "error|bad/onion");
-  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Internal, ""), AnswerStyle{}), "error|unspecified");
+  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Internal, ""), AnswerStyle{}),
+            "error|unspecified");
 }
 
 TEST(FormatOpensmtpd, ErrorReasonIsSanitizedAndCut) {
-  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Temp, std::string("a\nb\0c", 5)), AnswerStyle{}),
+  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Temp, std::string("a\nb\0c", 5)),
+                             AnswerStyle{}),
             "error|a b c");
-  EXPECT_EQ(format_opensmtpd(failed(onionmx::base::Status::Temp, std::string(300, '|')), AnswerStyle{}),
-            "error|" + std::string(200, '/'));
+  EXPECT_EQ(
+      format_opensmtpd(failed(onionmx::base::Status::Temp, std::string(300, '|')), AnswerStyle{}),
+      "error|" + std::string(200, '/'));
 }
 
 // ---------------------------------------------------------------- JSON
@@ -247,9 +259,11 @@ TEST(FormatJson, FoundMatchesTheDocumentedExampleByteForByte) {
   Answer a = found({route(kA1, 25, 0, 5)});
   EXPECT_EQ(format_json(a),
             R"({"key":"User@Mail1.Example.org","domain":"mail1.example.org","status":"found",)"
-            R"("routes":[{"onion":")" + kA1 + R"(","port":25,"priority":0,"weight":5}],)"
-            R"("source":"dns","reason":"SRV _onion-mx._tcp.mail1.example.org",)"
-            R"("ttl":600,"authenticated":false})");
+            R"("routes":[{"onion":")" +
+                kA1 +
+                R"(","port":25,"priority":0,"weight":5}],)"
+                R"("source":"dns","reason":"SRV _onion-mx._tcp.mail1.example.org",)"
+                R"("ttl":600,"authenticated":false})");
 }
 
 TEST(FormatJson, MembersAndOrderForEveryStatus) {
@@ -259,10 +273,13 @@ TEST(FormatJson, MembersAndOrderForEveryStatus) {
     onionmx::base::Status status;
     const char* word;
   };
-  for (Case c : {Case{onionmx::base::Status::Ok, "found"}, Case{onionmx::base::Status::NotFound, "notfound"},
-                 Case{onionmx::base::Status::Temp, "temp"}, Case{onionmx::base::Status::BadData, "perm"},
-                 Case{onionmx::base::Status::Internal, "temp"}, Case{onionmx::base::Status::BadSig, "perm"}}) {
-    Answer a = c.status == onionmx::base::Status::Ok ? found({route(kA1, 25, 0, 0)}) : failed(c.status, "why");
+  for (Case c :
+       {Case{onionmx::base::Status::Ok, "found"}, Case{onionmx::base::Status::NotFound, "notfound"},
+        Case{onionmx::base::Status::Temp, "temp"}, Case{onionmx::base::Status::BadData, "perm"},
+        Case{onionmx::base::Status::Internal, "temp"},
+        Case{onionmx::base::Status::BadSig, "perm"}}) {
+    Answer a = c.status == onionmx::base::Status::Ok ? found({route(kA1, 25, 0, 0)})
+                                                     : failed(c.status, "why");
     const auto j = nlohmann::ordered_json::parse(format_json(a));
     std::vector<std::string> keys;
     for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
@@ -321,9 +338,8 @@ TEST(FormatJson, ExplainOnlyWhenNonEmptyAndLast) {
   EXPECT_EQ(format_json(a).find("explain"), std::string::npos);
   a.explain = {"key: domain example.net", "local: example.net is not a local domain"};
   const std::string out = format_json(a);
-  const std::string tail =
-      R"("authenticated":false,"explain":["key: domain example.net",)"
-      R"("local: example.net is not a local domain"]})";
+  const std::string tail = R"("authenticated":false,"explain":["key: domain example.net",)"
+                           R"("local: example.net is not a local domain"]})";
   ASSERT_GE(out.size(), tail.size());
   EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 }
@@ -343,7 +359,9 @@ TEST(FormatJson, IsOneLineWhateverTheStrings) {
 TEST(FormatJson, NonUtf8KeyDoesNotThrowAndIsReplaced) {
   Answer a;
   a.status = onionmx::base::Status::NotFound;
-  a.key = "us\xff\xfe" "er@exa\xc3mple.org";  // invalid bytes, and a cut sequence
+  a.key =
+      "us\xff\xfe"
+      "er@exa\xc3mple.org";  // invalid bytes, and a cut sequence
   a.reason = "bad \xe2\x82 reason";
   std::string out;
   ASSERT_NO_THROW(out = format_json(a));
@@ -360,10 +378,13 @@ TEST(FormatJson, ValidUtf8AndEscapesRoundTrip) {
   const std::vector<std::string> keys = {
       "plain@example.org",
       "quote\"back\\slash@example.org",
-      "caf\xc3\xa9@b\xc3\xbc" "cher.example",
+      "caf\xc3\xa9@b\xc3\xbc"
+      "cher.example",
       "\xe2\x82\xac euro, \xf0\x9f\x93\xa7 mail@example.org",  // 3- and 4-byte sequences
-      "\xef\xbf\xbf\xf4\x8f\xbf\xbf",                        // U+FFFF, U+10FFFF
-      std::string("tab\tcr\rlf\nnul\0bel\x07" "del\x7f", 22),
+      "\xef\xbf\xbf\xf4\x8f\xbf\xbf",                          // U+FFFF, U+10FFFF
+      std::string("tab\tcr\rlf\nnul\0bel\x07"
+                  "del\x7f",
+                  22),
       "/slash/ and <html> & 'single'",
   };
   for (const auto& key : keys) {
@@ -385,16 +406,18 @@ TEST(FormatJson, IllFormedUtf8BecomesReplacementCharacters) {
   };
   const std::string R = "\xef\xbf\xbd";
   for (const Case& c : {
-           Case{"a\xff" "b", "a" + R + "b"},
+           Case{"a\xff"
+                "b",
+                "a" + R + "b"},
            Case{"\xc0\x80", R + R},                  // overlong NUL
            Case{"\xc1\xbf", R + R},                  // overlong
-           Case{"\xe0\x80\x80", R + R + R},            // overlong 3-byte
-           Case{"\xed\xa0\x80", R + R + R},            // surrogate U+D800
-           Case{"\xf4\x90\x80\x80", R + R + R + R},     // above U+10FFFF
+           Case{"\xe0\x80\x80", R + R + R},          // overlong 3-byte
+           Case{"\xed\xa0\x80", R + R + R},          // surrogate U+D800
+           Case{"\xf4\x90\x80\x80", R + R + R + R},  // above U+10FFFF
            Case{"\xf5\x80\x80\x80", R + R + R + R},
-           Case{"x\xe2\x82", "x" + R + R},             // cut at the end
-           Case{"\xe2\x82x", R + R + "x"},             // cut in the middle
-           Case{"\x80\xbf", R + R},                  // lone continuation bytes
+           Case{"x\xe2\x82", "x" + R + R},  // cut at the end
+           Case{"\xe2\x82x", R + R + "x"},  // cut in the middle
+           Case{"\x80\xbf", R + R},         // lone continuation bytes
        }) {
     Answer a;
     a.status = onionmx::base::Status::NotFound;
@@ -438,10 +461,9 @@ TEST(FormatText, Found) {
 TEST(FormatText, FoundAuthenticated) {
   Answer a = found({route(kA1, 25, 0, 5)});
   a.authenticated = true;
-  EXPECT_EQ(format_text(a, AnswerStyle{}),
-            "User@Mail1.Example.org: found smtptor:[" + kA1 +
-                "]:25 (source dns, ttl 600, DNSSEC authenticated): "
-                "SRV _onion-mx._tcp.mail1.example.org");
+  EXPECT_EQ(format_text(a, AnswerStyle{}), "User@Mail1.Example.org: found smtptor:[" + kA1 +
+                                               "]:25 (source dns, ttl 600, DNSSEC authenticated): "
+                                               "SRV _onion-mx._tcp.mail1.example.org");
 }
 
 TEST(FormatText, NotFoundHasTtlTempHasNone) {

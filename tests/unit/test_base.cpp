@@ -98,7 +98,8 @@ TEST(Strings, AsciiLowerChangesOnlyAtoZ) {
   EXPECT_EQ(onionmx::base::ascii_lower('A'), 'a');
   EXPECT_EQ(onionmx::base::ascii_lower('Z'), 'z');
   EXPECT_EQ(onionmx::base::ascii_lower('M'), 'm');
-  for (char c : std::string_view("@[`{az09.-_ \t")) EXPECT_EQ(onionmx::base::ascii_lower(c), c) << c;
+  for (char c : std::string_view("@[`{az09.-_ \t"))
+    EXPECT_EQ(onionmx::base::ascii_lower(c), c) << c;
   // Latin-1 'Ä' (0xC4) and UTF-8 lead bytes are never touched (no locale).
   for (int c = 0x80; c < 0x100; ++c)
     EXPECT_EQ(onionmx::base::ascii_lower(static_cast<char>(c)), static_cast<char>(c)) << c;
@@ -157,27 +158,31 @@ TEST(Strings, PrintableCutsLongInputAndMarksTheCut) {
 
 // ------------------------------------------------------------------ status
 
-const onionmx::base::Status kAllStatuses[] = {onionmx::base::Status::Ok,    onionmx::base::Status::NotFound, onionmx::base::Status::Temp,
-                               onionmx::base::Status::Inval, onionmx::base::Status::BadData,  onionmx::base::Status::BadSig,
-                               onionmx::base::Status::Io,    onionmx::base::Status::NoMem,    onionmx::base::Status::Internal};
+const onionmx::base::Status kAllStatuses[] = {
+    onionmx::base::Status::Ok,    onionmx::base::Status::NotFound, onionmx::base::Status::Temp,
+    onionmx::base::Status::Inval, onionmx::base::Status::BadData,  onionmx::base::Status::BadSig,
+    onionmx::base::Status::Io,    onionmx::base::Status::NoMem,    onionmx::base::Status::Internal};
 
 TEST(StatusModel, OkIsFoundAndNotFoundIsNotFound) {
   EXPECT_EQ(onionmx::base::outcome_of(onionmx::base::Status::Ok), onionmx::base::Outcome::Found);
-  EXPECT_EQ(onionmx::base::outcome_of(onionmx::base::Status::NotFound), onionmx::base::Outcome::NotFound);
+  EXPECT_EQ(onionmx::base::outcome_of(onionmx::base::Status::NotFound),
+            onionmx::base::Outcome::NotFound);
 }
 
 TEST(StatusModel, EveryErrorIsTempOrPermAndNeverNotFound) {
   for (onionmx::base::Status s : kAllStatuses) {
     if (s == onionmx::base::Status::Ok || s == onionmx::base::Status::NotFound) continue;
     const onionmx::base::Outcome o = onionmx::base::outcome_of(s);
-    EXPECT_TRUE(o == onionmx::base::Outcome::Temp || o == onionmx::base::Outcome::Perm) << static_cast<int>(s);
+    EXPECT_TRUE(o == onionmx::base::Outcome::Temp || o == onionmx::base::Outcome::Perm)
+        << static_cast<int>(s);
     EXPECT_NE(o, onionmx::base::Outcome::NotFound) << static_cast<int>(s);
     EXPECT_NE(o, onionmx::base::Outcome::Found) << static_cast<int>(s);
   }
 }
 
 TEST(StatusModel, DnsFailureAndResourceErrorsDefer) {
-  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::Io, onionmx::base::Status::NoMem, onionmx::base::Status::Internal}) {
+  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::Io,
+                                  onionmx::base::Status::NoMem, onionmx::base::Status::Internal}) {
     EXPECT_EQ(onionmx::base::outcome_of(s), onionmx::base::Outcome::Temp) << static_cast<int>(s);
     EXPECT_TRUE(onionmx::base::status_is_temporary(s)) << static_cast<int>(s);
   }
@@ -185,7 +190,8 @@ TEST(StatusModel, DnsFailureAndResourceErrorsDefer) {
 
 TEST(StatusModel, StatusIsTemporaryAgreesWithTheOutcome) {
   for (onionmx::base::Status s : kAllStatuses)
-    EXPECT_EQ(onionmx::base::status_is_temporary(s), onionmx::base::outcome_of(s) == onionmx::base::Outcome::Temp)
+    EXPECT_EQ(onionmx::base::status_is_temporary(s),
+              onionmx::base::outcome_of(s) == onionmx::base::Outcome::Temp)
         << static_cast<int>(s);
 }
 

@@ -6,7 +6,6 @@
 // class of mistake is shown to be refused with a message a reader can act
 // on: "<file>:<line>: <section>.<key>: <what>".
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,9 +67,11 @@ Config parse_ok(std::string_view text) {
   const std::string& d = c.error().detail;
   const std::string prefix = "test.toml:" + std::to_string(line) + ": " + key + ": ";
   if (c.error().code != onionmx::base::Status::Inval)
-    return ::testing::AssertionFailure() << "code " << static_cast<int>(c.error().code) << ": " << d;
+    return ::testing::AssertionFailure()
+           << "code " << static_cast<int>(c.error().code) << ": " << d;
   if (!starts_with(d, prefix))
-    return ::testing::AssertionFailure() << "\"" << d << "\" does not start with \"" << prefix << "\"";
+    return ::testing::AssertionFailure()
+           << "\"" << d << "\" does not start with \"" << prefix << "\"";
   if (!contains(d, what))
     return ::testing::AssertionFailure() << "\"" << d << "\" does not say \"" << what << "\"";
   return ::testing::AssertionSuccess() << d;
@@ -196,7 +197,9 @@ TEST(ConfigKeys, EnumValues) {
   EXPECT_EQ(parse_ok("[resolver]\non_dns_failure = \"clearnet\"").resolver.on_dns_failure,
             FailurePolicy::Clearnet);
   for (const char* s : {"smtp", "smtp+notls", "smtp+tls", "smtps", "lmtp"})
-    EXPECT_EQ(parse_ok(std::string("[answer]\nopensmtpd_scheme = \"") + s + "\"").answer.opensmtpd_scheme, s);
+    EXPECT_EQ(
+        parse_ok(std::string("[answer]\nopensmtpd_scheme = \"") + s + "\"").answer.opensmtpd_scheme,
+        s);
 }
 
 TEST(ConfigKeys, RangeLimitsAreInclusive) {
@@ -217,13 +220,15 @@ TEST(ConfigKeys, RangeLimitsAreInclusive) {
 TEST(ConfigErrors, EmptyOrderIsRefused) {
   // A chain with no source would answer "not found" for every key, onion
   // recipients included.
-  EXPECT_TRUE(RefusedAt("[resolver]\n\norder = []\n", 3, "resolver.order", "must list at least one source"));
+  EXPECT_TRUE(RefusedAt("[resolver]\n\norder = []\n", 3, "resolver.order",
+                        "must list at least one source"));
 }
 
 TEST(ConfigKeys, OrderMayOmitSources) {
   EXPECT_EQ(parse_ok("[resolver]\norder = [\"local\", \"onion-address\"]").resolver.order,
             (std::vector<std::string>{"local", "onion-address"}));
-  EXPECT_EQ(parse_ok("[resolver]\norder = [\"dns\"]").resolver.order, (std::vector<std::string>{"dns"}));
+  EXPECT_EQ(parse_ok("[resolver]\norder = [\"dns\"]").resolver.order,
+            (std::vector<std::string>{"dns"}));
 }
 
 TEST(ConfigKeys, ServersReplaceTheDefaultListInNormalForm) {
@@ -272,10 +277,12 @@ TEST(ConfigErrors, WrongTypes) {
   EXPECT_TRUE(DnsRefused("timeout = \"5s\"", "timeout", "expected a number of seconds"));
   EXPECT_TRUE(DnsRefused("timeout = true", "timeout", "expected a number of seconds"));
   EXPECT_TRUE(DnsRefused("servers = \"127.0.0.1\"", "servers", "expected an array of strings"));
-  EXPECT_TRUE(DnsRefused("servers = [\"127.0.0.1\", 53]", "servers", "expected an array of strings"));
+  EXPECT_TRUE(
+      DnsRefused("servers = [\"127.0.0.1\", 53]", "servers", "expected an array of strings"));
   EXPECT_TRUE(DnsRefused("srv_prefix = 33", "srv_prefix", "expected a string"));
   EXPECT_TRUE(DnsRefused("dnssec = true", "dnssec", "expected one of: off, prefer, require"));
-  EXPECT_TRUE(RefusedAt("[resolver]\norder = \"dns\"\n", 2, "resolver.order", "expected an array of strings"));
+  EXPECT_TRUE(RefusedAt("[resolver]\norder = \"dns\"\n", 2, "resolver.order",
+                        "expected an array of strings"));
   EXPECT_TRUE(RefusedAt("[resolver]\nlocal_domains = [[\"a.org\"]]\n", 2, "resolver.local_domains",
                         "expected an array of strings"));
   EXPECT_TRUE(RefusedAt("[resolver]\non_dns_failure = 0\n", 2, "resolver.on_dns_failure",
@@ -283,7 +290,8 @@ TEST(ConfigErrors, WrongTypes) {
   EXPECT_TRUE(RefusedAt("[answer]\ntransport = 5\n", 2, "answer.transport", "expected a string"));
   EXPECT_TRUE(RefusedAt("[answer]\nmulti_nexthop = \"yes\"\n", 2, "answer.multi_nexthop",
                         "expected true or false"));
-  EXPECT_TRUE(RefusedAt("[answer]\nonion_port = \"25\"\n", 2, "answer.onion_port", "expected an integer"));
+  EXPECT_TRUE(
+      RefusedAt("[answer]\nonion_port = \"25\"\n", 2, "answer.onion_port", "expected an integer"));
 }
 
 TEST(ConfigErrors, WrongTypeInAMultiLineArrayNamesTheElementLine) {
@@ -305,18 +313,23 @@ TEST(ConfigErrors, OutOfRange) {
   EXPECT_TRUE(DnsRefused("timeout = inf", "timeout", "must be between"));
   EXPECT_TRUE(DnsRefused("max_ttl = 604801", "max_ttl", "must be between 0 and 604800"));
   EXPECT_TRUE(DnsRefused("max_ttl = -1", "max_ttl", "must be between 0 and 604800"));
-  EXPECT_TRUE(DnsRefused("max_negative_ttl = 86401", "max_negative_ttl", "must be between 0 and 86400"));
+  EXPECT_TRUE(
+      DnsRefused("max_negative_ttl = 86401", "max_negative_ttl", "must be between 0 and 86400"));
   EXPECT_TRUE(DnsRefused("max_in_flight = 0", "max_in_flight", "must be between 1 and 65536"));
   EXPECT_TRUE(DnsRefused("max_in_flight = 65537", "max_in_flight", "must be between 1 and 65536"));
-  EXPECT_TRUE(DnsRefused("max_in_flight = 9223372036854775807", "max_in_flight", "must be between"));
-  EXPECT_TRUE(RefusedAt("[answer]\nonion_port = 0\n", 2, "answer.onion_port", "must be between 1 and 65535"));
-  EXPECT_TRUE(RefusedAt("[answer]\nonion_port = 65536\n", 2, "answer.onion_port", "must be between 1 and 65535"));
+  EXPECT_TRUE(
+      DnsRefused("max_in_flight = 9223372036854775807", "max_in_flight", "must be between"));
+  EXPECT_TRUE(RefusedAt("[answer]\nonion_port = 0\n", 2, "answer.onion_port",
+                        "must be between 1 and 65535"));
+  EXPECT_TRUE(RefusedAt("[answer]\nonion_port = 65536\n", 2, "answer.onion_port",
+                        "must be between 1 and 65535"));
 }
 
 // ------------------------------------------------------------- bad enums
 
 TEST(ConfigErrors, BadEnumValuesListTheChoices) {
-  EXPECT_TRUE(DnsRefused("dnssec = \"yes\"", "dnssec", "\"yes\" is not one of: off, prefer, require"));
+  EXPECT_TRUE(
+      DnsRefused("dnssec = \"yes\"", "dnssec", "\"yes\" is not one of: off, prefer, require"));
   EXPECT_TRUE(DnsRefused("dnssec = \"Require\"", "dnssec", "is not one of"));
   EXPECT_TRUE(RefusedAt("[resolver]\non_dns_failure = \"fallback\"\n", 2, "resolver.on_dns_failure",
                         "\"fallback\" is not one of: defer, clearnet"));
@@ -339,8 +352,9 @@ TEST(ConfigErrors, UnknownOrDuplicateSourceInOrder) {
 TEST(ConfigErrors, BadLocalDomain) {
   for (const char* d : {"exa mple.org", "", ".", "..", "*.example.org", "bad..example.org",
                         "example.org/24", "user@example.org", "b\xc3\xa4r.example"}) {
-    EXPECT_TRUE(RefusedAt(std::string("[resolver]\nlocal_domains = [\"example.org\", \"") + d + "\"]\n", 2,
-                          "resolver.local_domains", "is not a domain"))
+    EXPECT_TRUE(
+        RefusedAt(std::string("[resolver]\nlocal_domains = [\"example.org\", \"") + d + "\"]\n", 2,
+                  "resolver.local_domains", "is not a domain"))
         << d;
   }
   EXPECT_TRUE(RefusedAt("[resolver]\nlocal_domains = [\"" + std::string(64, 'a') + ".org\"]\n", 2,
@@ -348,10 +362,12 @@ TEST(ConfigErrors, BadLocalDomain) {
 }
 
 TEST(ConfigKeys, LocalDomainForms) {
-  EXPECT_EQ(parse_ok("[resolver]\nlocal_domains = [\"example.org\", \".example.org\", \"Example.NET.\", "
-                     "\"_srv.example.com\"]")
-                .resolver.local_domains,
-            (std::vector<std::string>{"example.org", ".example.org", "Example.NET.", "_srv.example.com"}));
+  EXPECT_EQ(
+      parse_ok("[resolver]\nlocal_domains = [\"example.org\", \".example.org\", \"Example.NET.\", "
+               "\"_srv.example.com\"]")
+          .resolver.local_domains,
+      (std::vector<std::string>{"example.org", ".example.org", "Example.NET.",
+                                "_srv.example.com"}));
 }
 
 // ----------------------------------------------------------- servers
@@ -389,9 +405,11 @@ TEST(ConfigErrors, BadServerStrings) {
     ASSERT_FALSE(r) << "accepted \"" << c.server << "\" as " << *r;
     EXPECT_EQ(r.error().code, onionmx::base::Status::Inval);
     EXPECT_TRUE(contains(r.error().detail, c.why)) << c.server << ": " << r.error().detail;
-    EXPECT_TRUE(contains(r.error().detail, std::string("\"") + c.server + "\"")) << r.error().detail;
-    EXPECT_TRUE(RefusedAt(std::string("[dns]\n\nservers = [\"192.0.2.53\", \"") + c.server + "\"]\n", 3,
-                          "dns.servers", c.why));
+    EXPECT_TRUE(contains(r.error().detail, std::string("\"") + c.server + "\""))
+        << r.error().detail;
+    EXPECT_TRUE(
+        RefusedAt(std::string("[dns]\n\nservers = [\"192.0.2.53\", \"") + c.server + "\"]\n", 3,
+                  "dns.servers", c.why));
   }
 }
 
@@ -409,12 +427,10 @@ TEST(CheckServer, NormalForms) {
     const char* in;
     const char* out;
   };
-  for (Case c : {Case{"192.0.2.53", "192.0.2.53"},
-                 Case{"192.0.2.53:5353", "192.0.2.53:5353"},
-                 Case{"127.0.0.1:1", "127.0.0.1:1"},
-                 Case{"127.0.0.1:65535", "127.0.0.1:65535"},
-                 Case{"[2001:db8::53]:53", "[2001:db8::53]:53"},
-                 Case{"[::1]:5302", "[::1]:5302"}}) {
+  for (Case c :
+       {Case{"192.0.2.53", "192.0.2.53"}, Case{"192.0.2.53:5353", "192.0.2.53:5353"},
+        Case{"127.0.0.1:1", "127.0.0.1:1"}, Case{"127.0.0.1:65535", "127.0.0.1:65535"},
+        Case{"[2001:db8::53]:53", "[2001:db8::53]:53"}, Case{"[::1]:5302", "[::1]:5302"}}) {
     auto r = check_server(c.in);
     ASSERT_TRUE(r) << c.in << ": " << r.error().detail;
     EXPECT_EQ(*r, c.out) << c.in;
@@ -461,9 +477,10 @@ TEST(CheckServer, EveryAcceptedFormIsUsableByTheDnsSource) {
 TEST(ConfigErrors, BadSrvPrefix) {
   for (const std::string& p :
        {std::string(""), std::string("."), std::string("._tcp"), std::string("_onion-mx._tcp."),
-        std::string("_onion mx._tcp"), std::string("_onion-mx.._tcp"), std::string("_onion-mx/_tcp"),
-        std::string(64, 'a') + "._tcp", std::string(101, 'a')}) {
-    EXPECT_TRUE(DnsRefused("srv_prefix = \"" + p + "\"", "srv_prefix", "is not a DNS name prefix")) << p;
+        std::string("_onion mx._tcp"), std::string("_onion-mx.._tcp"),
+        std::string("_onion-mx/_tcp"), std::string(64, 'a') + "._tcp", std::string(101, 'a')}) {
+    EXPECT_TRUE(DnsRefused("srv_prefix = \"" + p + "\"", "srv_prefix", "is not a DNS name prefix"))
+        << p;
   }
 }
 
@@ -475,9 +492,9 @@ TEST(ConfigKeys, SrvPrefixForms) {
 // ------------------------------------------------- transport and scheme
 
 TEST(ConfigErrors, BadTransport) {
-  for (const std::string& t : {std::string(""), std::string("smtp tor"), std::string("smtp:tor"),
-                               std::string("smtp\ttor"), std::string("smtptor\\n"), std::string(65, 't'),
-                               std::string("r\xc3\xa9lais")}) {
+  for (const std::string& t :
+       {std::string(""), std::string("smtp tor"), std::string("smtp:tor"), std::string("smtp\ttor"),
+        std::string("smtptor\\n"), std::string(65, 't'), std::string("r\xc3\xa9lais")}) {
     EXPECT_TRUE(RefusedAt("[answer]\ntransport = \"" + t + "\"\n", 2, "answer.transport",
                           "is not a Postfix master.cf service name"))
         << t;
@@ -489,7 +506,8 @@ TEST(ConfigErrors, BadTransport) {
 TEST(ConfigErrors, BadOpensmtpdScheme) {
   for (const char* s : {"", "http", "SMTP", "smtp+starttls", "smtp://", "lmtp+tls"}) {
     EXPECT_TRUE(RefusedAt(std::string("[answer]\nopensmtpd_scheme = \"") + s + "\"\n", 2,
-                          "answer.opensmtpd_scheme", "is not one of: smtp, smtp+notls, smtp+tls, smtps, lmtp"))
+                          "answer.opensmtpd_scheme",
+                          "is not one of: smtp, smtp+notls, smtp+tls, smtps, lmtp"))
         << s;
   }
 }
@@ -517,11 +535,12 @@ TEST(ConfigErrors, TomlSyntaxErrorsOfOtherKinds) {
     std::string text;
     int line;
   };
-  for (const Case& c : {Case{"[dns\n", 1}, Case{"[dns]\nservers = [\"127.0.0.1\"\n", 2},
-                        Case{"[dns]\n\n\ntimeout = 5 s\n", 4}, Case{"[answer]\ntransport = \"smtptor\n", 2},
-                        Case{"[dns]\ntries = 99999999999999999999\n", 2},
-                        Case{std::string("[dns]\ntries = 2\0\n", 17), 2},
-                        Case{"[dns]\nsrv_prefix = \"\xff\xfe\"\n", 2}}) {
+  for (const Case& c :
+       {Case{"[dns\n", 1}, Case{"[dns]\nservers = [\"127.0.0.1\"\n", 2},
+        Case{"[dns]\n\n\ntimeout = 5 s\n", 4}, Case{"[answer]\ntransport = \"smtptor\n", 2},
+        Case{"[dns]\ntries = 99999999999999999999\n", 2},
+        Case{std::string("[dns]\ntries = 2\0\n", 17), 2},
+        Case{"[dns]\nsrv_prefix = \"\xff\xfe\"\n", 2}}) {
     auto r = parse_config(c.text, "test.toml");
     ASSERT_FALSE(r) << c.text;
     EXPECT_EQ(r.error().code, onionmx::base::Status::Inval);
@@ -533,7 +552,8 @@ TEST(ConfigErrors, TomlSyntaxErrorsOfOtherKinds) {
 TEST(ConfigErrors, FirstErrorIsReportedWithTheOrigin) {
   auto c = parse_config("[dns]\ntries = 0\ntcp = 3\n", "/etc/onionmx/onionmx.toml");
   ASSERT_FALSE(c);
-  EXPECT_TRUE(starts_with(c.error().detail, "/etc/onionmx/onionmx.toml:2: dns.tries: ")) << c.error().detail;
+  EXPECT_TRUE(starts_with(c.error().detail, "/etc/onionmx/onionmx.toml:2: dns.tries: "))
+      << c.error().detail;
 }
 
 // ----------------------------------------------------------- load_config

@@ -726,7 +726,8 @@ TEST(ParseMalformed, SingleByteCorruptionsNeverCrashAndOnlyEverFailAsBadData) {
         bad[pos] = v;
         auto m = parse_message(bad);
         if (!m) {
-          ASSERT_EQ(m.error().code, onionmx::base::Status::BadData) << "byte " << pos << " = " << int{v};
+          ASSERT_EQ(m.error().code, onionmx::base::Status::BadData)
+              << "byte " << pos << " = " << int{v};
         }
       }
     }

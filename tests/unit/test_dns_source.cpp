@@ -66,7 +66,8 @@ source::Step run(source::DnsSource& src, const std::string& domain) {
 RecordSet three_routes() {
   RecordSet set;
   set.status = Status::Ok;
-  set.records = {SrvRecord{10, 60, 25, kA1}, SrvRecord{10, 20, 2525, kA2}, SrvRecord{20, 0, 25, kA3}};
+  set.records = {SrvRecord{10, 60, 25, kA1}, SrvRecord{10, 20, 2525, kA2},
+                 SrvRecord{20, 0, 25, kA3}};
   set.ttl = 300;
   set.owner = "_onion-mx._tcp.example.org";
   return set;
@@ -91,7 +92,8 @@ TEST(DnsSource, OneRecordSetGivesAFreshWeightedOrderPerLookup) {
     firsts.insert(step.answer.routes[0].onion);
   }
   EXPECT_EQ(raw->fetches, 8);
-  EXPECT_EQ(firsts, (std::set<std::string>{kA1, kA2})) << "both weighted routes come first sometimes";
+  EXPECT_EQ(firsts, (std::set<std::string>{kA1, kA2}))
+      << "both weighted routes come first sometimes";
 }
 
 TEST(DnsSource, TemporaryFailuresAreMarkedAsDnsFailuresNegativesAreNot) {

@@ -3,8 +3,8 @@
 // descriptor come and go; next_timeout() follows the earliest armed timer;
 // process() runs what is due without waiting; a borrowed event_base is not
 // freed by the Loop.
+#include <event2/event.h>
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,8 +12,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <event2/event.h>
 
 #include "event/loop.hpp"
 

@@ -22,8 +22,8 @@
 
 namespace {
 
-using onionmx::base::Status;
 using onionmx::address::read_hs_dir;
+using onionmx::base::Status;
 
 constexpr const char* kV1Host = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion";
 constexpr const char* kV1Pk = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
@@ -71,7 +71,8 @@ class HsDirTest : public ::testing::Test {
   }
 
   // The call must fail with `status`, and the message must name the file.
-  void expect_error(onionmx::base::Status status, std::string_view file, std::string_view also = {}) {
+  void expect_error(onionmx::base::Status status, std::string_view file,
+                    std::string_view also = {}) {
     auto r = read_hs_dir(dir_);
     ASSERT_FALSE(r) << "accepted, address " << r->address;
     EXPECT_EQ(r.error().code, status) << r.error().detail;

@@ -40,11 +40,10 @@ class MapSourceTest : public ::testing::Test {
   // Writes map.json for `onion` at serial N, signed unless told otherwise.
   void write_map(std::uint64_t serial, const std::string& onion, bool sign = true,
                  const std::string& expires = "2099-01-01T00:00:00Z") {
-    const std::string json = "{\"format\": \"onionmx-map\", \"version\": 1, \"serial\": " +
-                             std::to_string(serial) + ", \"expires\": \"" + expires +
-                             "\", \"entries\": {\"pinned.example\": [\"" + onion +
-                             "\"], \".sub.example\": [{\"onion\": \"" + onion +
-                             "\", \"port\": 2525}]}}\n";
+    const std::string json =
+        "{\"format\": \"onionmx-map\", \"version\": 1, \"serial\": " + std::to_string(serial) +
+        ", \"expires\": \"" + expires + "\", \"entries\": {\"pinned.example\": [\"" + onion +
+        "\"], \".sub.example\": [{\"onion\": \"" + onion + "\", \"port\": 2525}]}}\n";
     std::ofstream(path("map.json")) << json;
     std::filesystem::remove(path("map.json.minisig"));
     if (!sign) return;
@@ -59,8 +58,8 @@ class MapSourceTest : public ::testing::Test {
     engine::ConfigInput in;
     in.text = "[resolver]\norder = [\"local\", \"onion-address\", \"map\"]\n[map]\npath = \"" +
               path("map.json") + "\"\ntrusted_keys = [\"" + path("map.pub") +
-              "\"]\nstate_dir = \"" + path("state") + "\"\nallow_unsigned = " +
-              (allow_unsigned ? "true" : "false") + "\n";
+              "\"]\nstate_dir = \"" + path("state") +
+              "\"\nallow_unsigned = " + (allow_unsigned ? "true" : "false") + "\n";
     return in;
   }
 
@@ -183,11 +182,12 @@ class LaterClock final : public base::Clock {
 TEST_F(MapSourceTest, AMapThatExpiresWhileLoadedStopsAnsweringAndSaysSoOnce) {
   write_map(5, kA1, true, "2090-01-01T00:00:00Z");
   LaterClock clock;
-  auto e = engine::Engine::create(loop_, config(), {},
-                                  [this](base::LogLevel l, std::string_view m) {
-                                    if (l >= base::LogLevel::Warning) warnings_.emplace_back(m);
-                                  },
-                                  clock);
+  auto e = engine::Engine::create(
+      loop_, config(), {},
+      [this](base::LogLevel l, std::string_view m) {
+        if (l >= base::LogLevel::Warning) warnings_.emplace_back(m);
+      },
+      clock);
   ASSERT_TRUE(e) << e.error().detail;
   EXPECT_EQ(resolve(**e, "a@pinned.example").status, Status::Ok);
   clock.wall_ = std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 365 * 121);

@@ -18,14 +18,14 @@
 #include <utility>
 #include <vector>
 
-#include "common/test_util.hpp"
 #include "base/log.hpp"
 #include "base/status.hpp"
+#include "common/test_util.hpp"
+#include "config/config.hpp"
+#include "engine/sources.hpp"
 #include "event/loop.hpp"
 #include "record/route.hpp"
 #include "resolver/resolver.hpp"
-#include "config/config.hpp"
-#include "engine/sources.hpp"
 #include "source/dns_source.hpp"
 #include "source/local_domains.hpp"
 #include "source/onion_recipients.hpp"
@@ -58,9 +58,9 @@ const std::string kBadChecksum = "boqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgie
 const std::string kV2 = "expyuzz4wqqyqhjn.onion";
 const std::string k55 = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqea.onion";
 
-#define EXPECT_STATUS(answer, want)                                                      \
-  EXPECT_EQ((answer).status, (want)) << "got " << status_name((answer).status) << ": " \
-                                     << (answer).reason
+#define EXPECT_STATUS(answer, want)  \
+  EXPECT_EQ((answer).status, (want)) \
+      << "got " << status_name((answer).status) << ": " << (answer).reason
 
 Route route(const std::string& onion, std::uint16_t port) {
   Route r;
@@ -74,12 +74,14 @@ Route route(const std::string& onion, std::uint16_t port) {
 // test calls complete_all() (a source answering from the event loop).
 class FakeSource final : public Source {
  public:
-  FakeSource(std::string name, std::vector<std::string>* trace) : name_(std::move(name)), trace_(trace) {}
+  FakeSource(std::string name, std::vector<std::string>* trace)
+      : name_(std::move(name)), trace_(trace) {}
 
   static std::unique_ptr<FakeSource> passing(std::string name, std::vector<std::string>* trace) {
     return std::make_unique<FakeSource>(std::move(name), trace);
   }
-  static std::unique_ptr<FakeSource> deciding(std::string name, onionmx::base::Status s, std::vector<std::string>* trace) {
+  static std::unique_ptr<FakeSource> deciding(std::string name, onionmx::base::Status s,
+                                              std::vector<std::string>* trace) {
     auto f = std::make_unique<FakeSource>(std::move(name), trace);
     f->decide(s, f->name_ + " decided");
     return f;
@@ -172,7 +174,9 @@ struct Completion {
 class ResolverTest : public ::testing::Test {
  protected:
   onionmx::base::LogSink sink() {
-    return [this](onionmx::base::LogLevel level, std::string_view msg) { log_.emplace_back(level, std::string(msg)); };
+    return [this](onionmx::base::LogLevel level, std::string_view msg) {
+      log_.emplace_back(level, std::string(msg));
+    };
   }
 
   // Builds a resolver over `sources`; keeps raw pointers to inspect them.
@@ -220,12 +224,14 @@ std::vector<std::unique_ptr<FakeSource>> list(std::unique_ptr<FakeSource> a) {
   v.push_back(std::move(a));
   return v;
 }
-std::vector<std::unique_ptr<FakeSource>> list(std::unique_ptr<FakeSource> a, std::unique_ptr<FakeSource> b) {
+std::vector<std::unique_ptr<FakeSource>> list(std::unique_ptr<FakeSource> a,
+                                              std::unique_ptr<FakeSource> b) {
   auto v = list(std::move(a));
   v.push_back(std::move(b));
   return v;
 }
-std::vector<std::unique_ptr<FakeSource>> list(std::unique_ptr<FakeSource> a, std::unique_ptr<FakeSource> b,
+std::vector<std::unique_ptr<FakeSource>> list(std::unique_ptr<FakeSource> a,
+                                              std::unique_ptr<FakeSource> b,
                                               std::unique_ptr<FakeSource> c) {
   auto v = list(std::move(a), std::move(b));
   v.push_back(std::move(c));
@@ -244,7 +250,8 @@ TEST_F(ResolverTest, SourcesAreAskedInTheGivenOrderUntilOneDecides) {
 }
 
 TEST_F(ResolverTest, FirstDeciderWinsAndLaterSourcesAreNotAsked) {
-  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("b", onionmx::base::Status::NotFound, &trace_),
+  auto r = make(list(FakeSource::passing("a", &trace_),
+                     FakeSource::deciding("b", onionmx::base::Status::NotFound, &trace_),
                      FakeSource::deciding("c", onionmx::base::Status::Ok, &trace_)));
   fakes_[2]->with_routes({route(kA1, 25)});
   Answer a = resolve_now(*r, "user@example.com");
@@ -265,8 +272,8 @@ TEST_F(ResolverTest, ADecidingErrorAlsoStopsTheChain) {
 }
 
 TEST_F(ResolverTest, ReversedOrderIsHonoured) {
-  auto r = make(list(FakeSource::deciding("c", onionmx::base::Status::Ok, &trace_), FakeSource::passing("a", &trace_),
-                     FakeSource::passing("b", &trace_)));
+  auto r = make(list(FakeSource::deciding("c", onionmx::base::Status::Ok, &trace_),
+                     FakeSource::passing("a", &trace_), FakeSource::passing("b", &trace_)));
   fakes_[0]->with_routes({route(kA2, 2525)});
   Answer a = resolve_now(*r, "user@example.com");
   EXPECT_STATUS(a, onionmx::base::Status::Ok);
@@ -311,12 +318,11 @@ TEST_F(ResolverTest, PostfixStyleKeysRouteTheirLowerCasedDomain) {
     const char* key;
     const char* domain;
   };
-  for (Case c : {Case{"User+ext@A.B.Example.ORG", "a.b.example.org"},
-                 Case{"Example.ORG", "example.org"},
-                 Case{"user@Example.ORG.", "example.org"},
-                 Case{"\"a@b\"@Example.org", "example.org"},
-                 Case{"\"foo bar\"@ok.example.org", "ok.example.org"},
-                 Case{"postmaster@_srv.example.org", "_srv.example.org"}}) {
+  for (Case c :
+       {Case{"User+ext@A.B.Example.ORG", "a.b.example.org"}, Case{"Example.ORG", "example.org"},
+        Case{"user@Example.ORG.", "example.org"}, Case{"\"a@b\"@Example.org", "example.org"},
+        Case{"\"foo bar\"@ok.example.org", "ok.example.org"},
+        Case{"postmaster@_srv.example.org", "_srv.example.org"}}) {
     auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::NotFound, &trace_)));
     Answer a = resolve_now(*r, c.key);
     ASSERT_EQ(fakes_[0]->queries.size(), 1u) << c.key;
@@ -339,7 +345,8 @@ TEST_F(ResolverTest, KeysWithoutARoutableDomainAreNotFoundWithoutAskingAnySource
       "user@exa mple.org",
       "user@bad..example.org",
       "user@-bad.example.org",
-      "user@b\xc3\xa4" "d.example.org",
+      "user@b\xc3\xa4"
+      "d.example.org",
       "user@" + std::string(250, 'a') + ".org",
       "u@" + std::string(63, 'x') + "." + std::string(64, 'y') + ".org",
       std::string(1020, 'k') + "@example.org",
@@ -380,7 +387,8 @@ TEST_F(ResolverTest, ExplainLinesAccumulateInChainOrder) {
 }
 
 TEST_F(ResolverTest, WithoutExplainThereAreNoLines) {
-  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("c", onionmx::base::Status::NotFound, &trace_)));
+  auto r = make(list(FakeSource::passing("a", &trace_),
+                     FakeSource::deciding("c", onionmx::base::Status::NotFound, &trace_)));
   fakes_[0]->with_explain({"a: one"});
   fakes_[1]->with_explain({"c: two"});
   Answer a = resolve_now(*r, "user@example.com", false);
@@ -389,7 +397,8 @@ TEST_F(ResolverTest, WithoutExplainThereAreNoLines) {
 }
 
 TEST_F(ResolverTest, ExplainOfAnAsynchronousAnswerKeepsItsOrder) {
-  auto r = make(list(FakeSource::passing("a", &trace_), FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_)));
+  auto r = make(list(FakeSource::passing("a", &trace_),
+                     FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_)));
   fakes_[0]->with_explain({"a: first"});
   fakes_[1]->with_explain({"dns: second"}).with_routes({route(kA1, 25)}).deferred();
   auto out = resolve(*r, "user@example.com", true);
@@ -416,15 +425,12 @@ TEST_F(ResolverTest, LocalDomainsMatchExactlyOrAsDotSuffix) {
     const char* key;
     bool local;
   };
-  for (Case c : {Case{"user@example.org", true},
-                 Case{"user@EXAMPLE.ORG.", true},
+  for (Case c : {Case{"user@example.org", true}, Case{"user@EXAMPLE.ORG.", true},
                  Case{"user@sub.example.org", false},  // exact entry: the domain only
                  Case{"user@example.net", false},      // ".example.net": subdomains only
-                 Case{"user@a.example.net", true},
-                 Case{"user@A.B.Example.Net", true},
+                 Case{"user@a.example.net", true}, Case{"user@A.B.Example.Net", true},
                  Case{"user@badexample.net", false},  // not a label boundary
-                 Case{"user@example.net.evil.org", false},
-                 Case{"user@exact.example.com", true},
+                 Case{"user@example.net.evil.org", false}, Case{"user@exact.example.com", true},
                  Case{"user@example.com", false}}) {
     const std::size_t before = after->queries.size();
     auto out = resolve(r, c.key);
@@ -432,7 +438,8 @@ TEST_F(ResolverTest, LocalDomainsMatchExactlyOrAsDotSuffix) {
     if (c.local) {
       EXPECT_STATUS(out->answer, onionmx::base::Status::NotFound) << c.key;
       EXPECT_EQ(out->answer.source, source::LocalDomainSource::kName) << c.key;
-      EXPECT_EQ(after->queries.size(), before) << c.key << ": a local domain is never looked further";
+      EXPECT_EQ(after->queries.size(), before)
+          << c.key << ": a local domain is never looked further";
     } else {
       EXPECT_STATUS(out->answer, onionmx::base::Status::Ok) << c.key;
       EXPECT_EQ(after->queries.size(), before + 1) << c.key;
@@ -443,13 +450,17 @@ TEST_F(ResolverTest, LocalDomainsMatchExactlyOrAsDotSuffix) {
 TEST_F(ResolverTest, LocalDomainSourceExplainsBothWays) {
   source::LocalDomainSource local({"example.org"});
   std::vector<Step> steps;
-  local.lookup(Query{"u@example.org", "example.org", true}, [&](Step s) { steps.push_back(std::move(s)); });
-  local.lookup(Query{"u@example.com", "example.com", true}, [&](Step s) { steps.push_back(std::move(s)); });
+  local.lookup(Query{"u@example.org", "example.org", true},
+               [&](Step s) { steps.push_back(std::move(s)); });
+  local.lookup(Query{"u@example.com", "example.com", true},
+               [&](Step s) { steps.push_back(std::move(s)); });
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_TRUE(steps[0].decided);
-  EXPECT_EQ(steps[0].answer.explain, (std::vector<std::string>{"local: example.org is a local domain"}));
+  EXPECT_EQ(steps[0].answer.explain,
+            (std::vector<std::string>{"local: example.org is a local domain"}));
   EXPECT_FALSE(steps[1].decided);
-  EXPECT_EQ(steps[1].answer.explain, (std::vector<std::string>{"local: example.com is not a local domain"}));
+  EXPECT_EQ(steps[1].answer.explain,
+            (std::vector<std::string>{"local: example.com is not a local domain"}));
 }
 
 // ------------------------------------------------------ onion recipients
@@ -462,8 +473,8 @@ class OnionRecipients : public ResolverTest {
     cfg.resolver = s;
     cfg.dns.servers = {"127.0.0.1:9"};  // never contacted by these tests
     log_ = sink();
-    auto sources = onionmx::engine::build_sources(
-        {loop_, cfg, log_, onionmx::base::SystemClock::instance()});
+    auto sources =
+        onionmx::engine::build_sources({loop_, cfg, log_, onionmx::base::SystemClock::instance()});
     if (!sources) return onionmx::base::fail(sources.error());
     return std::make_unique<Resolver>(std::move(*sources), s.on_dns_failure, log_);
   }
@@ -539,7 +550,8 @@ TEST_F(OnionRecipients, OnionNamesNeverGoToDnsWhateverTheOrder) {
   for (const std::string& d : {kA1, kBadChecksum}) {
     Answer a = resolve_now(*r, "user@" + d);
     EXPECT_NE(a.status, onionmx::base::Status::Ok) << d;
-    EXPECT_NE(a.status, onionmx::base::Status::NotFound) << d << ": must not fall through to normal routing";
+    EXPECT_NE(a.status, onionmx::base::Status::NotFound)
+        << d << ": must not fall through to normal routing";
     EXPECT_TRUE(a.routes.empty());
   }
   EXPECT_EQ(r->pending(), 0u);
@@ -574,7 +586,8 @@ TEST_F(OnionRecipients, DefaultOrderAndUnknownSourceName) {
 // -------------------------------------------------------- failure policy
 
 TEST_F(ResolverTest, ClearnetTurnsATempFromTheDnsSourceIntoNotFoundAndWarns) {
-  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Temp, &trace_)), FailurePolicy::Clearnet);
+  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Temp, &trace_)),
+                FailurePolicy::Clearnet);
   fakes_[0]->decide(onionmx::base::Status::Temp, "DNS timeout: no answer");
   Answer a = resolve_now(*r, "user@Example.COM", true);
   EXPECT_STATUS(a, onionmx::base::Status::NotFound);
@@ -593,8 +606,10 @@ TEST_F(ResolverTest, ClearnetTurnsATempFromTheDnsSourceIntoNotFoundAndWarns) {
 }
 
 TEST_F(ResolverTest, ClearnetLeavesEveryOtherDnsVerdictAlone) {
-  for (onionmx::base::Status s : {onionmx::base::Status::Ok, onionmx::base::Status::NotFound, onionmx::base::Status::BadData, onionmx::base::Status::Inval, onionmx::base::Status::Io,
-                   onionmx::base::Status::NoMem, onionmx::base::Status::Internal, onionmx::base::Status::BadSig}) {
+  for (onionmx::base::Status s :
+       {onionmx::base::Status::Ok, onionmx::base::Status::NotFound, onionmx::base::Status::BadData,
+        onionmx::base::Status::Inval, onionmx::base::Status::Io, onionmx::base::Status::NoMem,
+        onionmx::base::Status::Internal, onionmx::base::Status::BadSig}) {
     auto r = make(list(FakeSource::deciding("dns", s, &trace_)), FailurePolicy::Clearnet);
     if (s == onionmx::base::Status::Ok) fakes_[0]->with_routes({route(kA1, 25)});
     Answer a = resolve_now(*r, "user@example.com");
@@ -606,7 +621,8 @@ TEST_F(ResolverTest, ClearnetLeavesEveryOtherDnsVerdictAlone) {
 
 TEST_F(ResolverTest, ClearnetAppliesOnlyToTheSourceNamedDns) {
   for (const char* name : {"local", "onion-address", "dnsx", "DNS", "static"}) {
-    auto r = make(list(FakeSource::deciding(name, onionmx::base::Status::Temp, &trace_)), FailurePolicy::Clearnet);
+    auto r = make(list(FakeSource::deciding(name, onionmx::base::Status::Temp, &trace_)),
+                  FailurePolicy::Clearnet);
     Answer a = resolve_now(*r, "user@example.com");
     EXPECT_STATUS(a, onionmx::base::Status::Temp) << "source " << name;
   }
@@ -614,8 +630,10 @@ TEST_F(ResolverTest, ClearnetAppliesOnlyToTheSourceNamedDns) {
 }
 
 TEST_F(ResolverTest, DeferNeverTurnsAnErrorIntoNotFound) {
-  for (onionmx::base::Status s : {onionmx::base::Status::Temp, onionmx::base::Status::BadData, onionmx::base::Status::Inval, onionmx::base::Status::Io, onionmx::base::Status::NoMem,
-                   onionmx::base::Status::Internal, onionmx::base::Status::BadSig}) {
+  for (onionmx::base::Status s :
+       {onionmx::base::Status::Temp, onionmx::base::Status::BadData, onionmx::base::Status::Inval,
+        onionmx::base::Status::Io, onionmx::base::Status::NoMem, onionmx::base::Status::Internal,
+        onionmx::base::Status::BadSig}) {
     for (const char* name : {"dns", "other"}) {
       auto r = make(list(FakeSource::deciding(name, s, &trace_),
                          FakeSource::deciding("after", onionmx::base::Status::NotFound, &trace_)));
@@ -636,7 +654,8 @@ TEST_F(ResolverTest, AnErrorNeverCarriesRoutes) {
 }
 
 TEST_F(ResolverTest, ClearnetAppliesToAnAsynchronousTemp) {
-  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Temp, &trace_)), FailurePolicy::Clearnet);
+  auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::Temp, &trace_)),
+                FailurePolicy::Clearnet);
   fakes_[0]->deferred();
   auto out = resolve(*r, "user@example.com");
   EXPECT_EQ(out->calls, 0);
@@ -680,11 +699,13 @@ TEST_F(ResolverTest, DestroyingTheResolverAnswersPendingLookupsTempNeverByPolicy
 // --------------------------------------------------------------- pending
 
 TEST_F(ResolverTest, PendingCountsLookupsUntilTheirCallback) {
-  auto r = make(list(FakeSource::passing("local", &trace_), FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_)));
+  auto r = make(list(FakeSource::passing("local", &trace_),
+                     FakeSource::deciding("dns", onionmx::base::Status::Ok, &trace_)));
   fakes_[1]->with_routes({route(kA1, 25)}).deferred();
   EXPECT_EQ(r->pending(), 0u);
   std::vector<std::shared_ptr<Completion>> outs;
-  for (const char* k : {"a@one.example", "b@two.example", "c@three.example"}) outs.push_back(resolve(*r, k));
+  for (const char* k : {"a@one.example", "b@two.example", "c@three.example"})
+    outs.push_back(resolve(*r, k));
   EXPECT_EQ(r->pending(), 3u);
   auto instant = resolve(*r, "*");
   EXPECT_EQ(instant->calls, 1);

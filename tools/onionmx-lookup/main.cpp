@@ -7,17 +7,15 @@
 // memory stays bounded whatever the input's size.  Exit status (fixed
 // interface): 0 every key found, 1 any not found, 2 any temporary failure,
 // 3 any permanent failure or a usage error.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <iostream>
+#include <onionmx/onionmx.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-
-#include <onionmx/onionmx.hpp>
 
 namespace {
 
@@ -53,10 +51,14 @@ const std::vector<std::string> kDemoKeys = {
 
 int severity(onionmx::Outcome o) {
   switch (o) {
-    case onionmx::Outcome::Found: return kExitFound;
-    case onionmx::Outcome::NotFound: return kExitNotFound;
-    case onionmx::Outcome::Temp: return kExitTemp;
-    case onionmx::Outcome::Perm: return kExitPermOrUsage;
+    case onionmx::Outcome::Found:
+      return kExitFound;
+    case onionmx::Outcome::NotFound:
+      return kExitNotFound;
+    case onionmx::Outcome::Temp:
+      return kExitTemp;
+    case onionmx::Outcome::Perm:
+      return kExitPermOrUsage;
   }
   return kExitTemp;
 }
@@ -90,7 +92,8 @@ void define(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({"off", "prefer", "require"}));
   app.add_option("--timeout", a.timeout, "Time budget of one lookup in seconds")
       ->check(CLI::Range(ONIONMX_TIMEOUT_MIN_MS / 1000.0, ONIONMX_TIMEOUT_MAX_MS / 1000.0));
-  app.add_option("--map", a.map, "Signed static map (JSON); its signature is read from FILE.minisig")
+  app.add_option("--map", a.map,
+                 "Signed static map (JSON); its signature is read from FILE.minisig")
       ->allow_extra_args(false);
   app.add_option("--trusted-key", a.trusted_keys,
                  "Minisign public key trusted to sign the map, repeatable")
@@ -224,7 +227,8 @@ class OrderedPrinter {
 int resolve_all(onionmx::Context& ctx, KeySource& keys, OrderedPrinter& out) {
   while (auto key = keys.next()) {
     const std::size_t slot = out.open();
-    int rc = ctx.lookup_async(*key, [&out, slot](onionmx::Lookup r) { out.fill(slot, std::move(r)); });
+    int rc =
+        ctx.lookup_async(*key, [&out, slot](onionmx::Lookup r) { out.fill(slot, std::move(r)); });
     if (rc != ONIONMX_OK) {
       onionmx::Lookup failed;
       failed.key = *key;
