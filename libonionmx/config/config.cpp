@@ -41,8 +41,9 @@ class Reader {
     for (const auto& [k, v] : t) {
       std::string key(k.str());
       if (std::none_of(known.begin(), known.end(), [&](const char* n) { return key == n; }))
-        return base::fail(error(&v, section.empty() ? key : section + "." + key,
-                                section.empty() ? "unknown section" : "unknown key"));
+        return base::fail(
+            error(&v, section.empty() ? key : std::string(section).append(".").append(key),
+                  section.empty() ? "unknown section" : "unknown key"));
     }
     return {};
   }

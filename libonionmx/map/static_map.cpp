@@ -76,10 +76,11 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     if ((s[19] != '+' && s[19] != '-') || s[22] != ':') return std::nullopt;
     auto oh = num(20, 2), om = num(23, 2);
     if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
-    offset = (*oh * 3600 + *om * 60) * (s[19] == '+' ? 1 : -1);
+    offset = (std::int64_t{*oh} * 3600 + std::int64_t{*om} * 60) * (s[19] == '+' ? 1 : -1);
   }
   const unsigned sec = *se == 60 ? 59 : *se;  // a leap second counts as :59
-  return days_from_civil(*y, *mo, *d) * 86400 + *h * 3600 + *mi * 60 + sec - offset;
+  return days_from_civil(*y, *mo, *d) * 86400 + std::int64_t{*h} * 3600 + std::int64_t{*mi} * 60 +
+         sec - offset;
 }
 
 std::string format_rfc3339(std::int64_t t) {
@@ -281,7 +282,7 @@ class MapBuilder : public nlohmann::json_sax<json> {
           auto t = parse_rfc3339(s);
           if (!t)
             return fatal("\"expires\" is not an RFC 3339 date-time (" + base::printable(s) + ")");
-          map_.expires_ = *t;
+          map_.expires_ = t;
           return true;
         }
         if (key_ == "comment") return true;

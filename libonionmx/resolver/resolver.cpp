@@ -40,10 +40,10 @@ void Resolver::resolve(std::string_view key, bool explain, Callback done) {
   }
   st->query.domain = mk.domain;
   if (explain) st->explain.push_back("key: domain " + mk.domain);
-  next(std::move(st));
+  next(st);
 }
 
-void Resolver::next(std::shared_ptr<State> st) {
+void Resolver::next(const std::shared_ptr<State>& st) {
   if (st->index >= sources_.size()) {
     record::Answer a;
     a.status = base::Status::NotFound;

@@ -55,7 +55,7 @@ class Resolver {
 
  private:
   struct State;
-  void next(std::shared_ptr<State> st);
+  void next(const std::shared_ptr<State>& st);
   void decide(const std::shared_ptr<State>& st, record::Answer a);
   void complete(const std::shared_ptr<State>& st, record::Answer a);
 

@@ -6,8 +6,8 @@
 
 namespace onionmx::source {
 
-LocalDomainSource::LocalDomainSource(std::vector<std::string> domains) {
-  for (auto& d : domains) {
+LocalDomainSource::LocalDomainSource(const std::vector<std::string>& domains) {
+  for (const auto& d : domains) {
     std::string n = base::ascii_lowercase(d);
     if (!n.empty() && n.back() == '.') n.pop_back();
     if (!n.empty() && n.front() == '.')

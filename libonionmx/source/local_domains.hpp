@@ -15,7 +15,7 @@ namespace onionmx::source {
 class LocalDomainSource final : public Source {
  public:
   static constexpr std::string_view kName = "local";
-  explicit LocalDomainSource(std::vector<std::string> domains);
+  explicit LocalDomainSource(const std::vector<std::string>& domains);
   void lookup(const Query& q, StepCallback done) override;
   bool matches(std::string_view domain) const;
 

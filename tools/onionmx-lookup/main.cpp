@@ -9,6 +9,7 @@
 // 3 any permanent failure or a usage error.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <iostream>
@@ -133,7 +134,7 @@ std::string options_from(Args& a, onionmx::Options& opts) {
   if (a.dnssec == "off") opts.dnssec = onionmx::Dnssec::Off;
   if (a.dnssec == "prefer") opts.dnssec = onionmx::Dnssec::Prefer;
   if (a.dnssec == "require") opts.dnssec = onionmx::Dnssec::Require;
-  if (a.timeout > 0) opts.timeout_ms = static_cast<unsigned>(a.timeout * 1000.0 + 0.5);
+  if (a.timeout > 0) opts.timeout_ms = static_cast<unsigned>(std::lround(a.timeout * 1000.0));
   opts.explain = a.explain;
   opts.log = [](int level, const std::string& msg) {
     static const char* names[] = {"debug", "info", "warning", "error"};
@@ -252,7 +253,8 @@ int resolve_all(onionmx::Context& ctx, KeySource& keys, OrderedPrinter& out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   CLI::App app{"Look up the Tor onion service that receives mail for a recipient or domain.",
                "onionmx-lookup"};
   Args args;
@@ -287,4 +289,18 @@ int main(int argc, char** argv) {
     return kExitPermOrUsage;
   }
   return args.demo ? 0 : rc;
+}
+}  // namespace
+
+// Nothing may escape main: an unexpected exception (allocation failure) is
+// reported and ends the tool with the usage/failure status, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "onionmx-lookup: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "onionmx-lookup: internal error\n");
+  }
+  return kExitPermOrUsage;
 }

@@ -150,11 +150,12 @@ void print_routes(std::string_view key, const std::vector<record::Route>& routes
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   CLI::App app{"Make, sign, verify, convert and inspect onionmx static maps.", "onionmx-map"};
   app.require_subcommand(1);
 
-  std::string pub_path, sec_path, map_path, in_path, out_path, dir_path, postfix_in, yaml_in;
+  std::string pub_path, sec_path, map_path, out_path, dir_path, postfix_in, yaml_in;
   std::string trusted_comment, transport = "smtptor", state_dir, expires_text;
   bool unencrypted = false, force = false, legacy = false, allow_unsigned = false;
   std::uint64_t serial = 0;
@@ -409,4 +410,18 @@ int main(int argc, char** argv) {
     return fatal(std::string("internal error: ") + e.what());
   }
   return kExitUsage;
+}
+}  // namespace
+
+// Nothing may escape main: an unexpected exception (allocation failure) is
+// reported and ends the tool with the usage/failure status, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "onionmx-map: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "onionmx-map: internal error\n");
+  }
+  return 2;
 }

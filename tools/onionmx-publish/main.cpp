@@ -12,6 +12,7 @@
 // pure library code (dns/update, dns/tsig); the network exchange is
 // transport.cpp, local to this tool.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <onionmx/onionmx.hpp>
@@ -229,7 +230,7 @@ int run_update(const Common& c, const RecordOptions& r, const UpdateOptions& u) 
   if (!u.tsig.empty()) {
     key = dns::parse_tsig_key_arg(u.tsig);
   } else {
-    auto text = base::read_file(u.tsig_file, 64 * 1024, "64 KiB");
+    auto text = base::read_file(u.tsig_file, std::size_t{64} * 1024, "64 KiB");
     key = text ? dns::parse_tsig_key_file(*text, u.tsig_file) : base::fail(text.error());
   }
   if (!key) {
@@ -297,9 +298,11 @@ int run_update(const Common& c, const RecordOptions& r, const UpdateOptions& u) 
       // The detail starts with the rcode; name the verdict first when it
       // is a TSIG error (BADSIG, ...) rather than the rcode itself.
       const std::string verdict(dns::update_verdict_name(resp->verdict));
-      const bool named = resp->detail.compare(0, verdict.size(), verdict) == 0;
-      error(domain + ": " + (named ? "" : verdict + ": ") + resp->detail + " (zone " + zone +
-            ", server " + server->text() + ")");
+      const bool named = resp->detail.starts_with(verdict);
+      std::string msg = domain + ": ";
+      if (!named) msg.append(verdict).append(": ");
+      msg.append(resp->detail).append(" (zone ").append(zone).append(", server ");
+      error(msg.append(server->text()).append(")"));
       if (rc == kExitOk) rc = exit_code(resp->verdict);
     }
   }
@@ -322,7 +325,7 @@ int run_check(const Common& c, const CheckOptions& o) {
   opts.servers = server->text();
   opts.tcp = o.tcp;
   opts.dnssec = onionmx::Dnssec::Off;
-  opts.timeout_ms = static_cast<unsigned>(o.timeout * 1000.0 + 0.5);
+  opts.timeout_ms = static_cast<unsigned>(std::lround(o.timeout * 1000.0));
   std::optional<onionmx::Context> ctx;
   try {
     ctx.emplace(opts);
@@ -395,7 +398,8 @@ void add_record_options(CLI::App* app, RecordOptions& r) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   CLI::App app{
       "Publish and check the DNS records that route mail for a domain to a Tor onion service.",
       "onionmx-publish"};
@@ -441,4 +445,18 @@ int main(int argc, char** argv) {
   if (records->parsed()) return run_records(common, rec);
   if (update->parsed()) return run_update(common, rec, upd);
   return run_check(common, chk);
+}
+}  // namespace
+
+// Nothing may escape main: an unexpected exception (allocation failure) is
+// reported and ends the tool with the usage/failure status, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "onionmx-publish: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "onionmx-publish: internal error\n");
+  }
+  return 2;
 }
