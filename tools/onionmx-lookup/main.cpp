@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "common/guarded_main.hpp"
+
 namespace {
 
 constexpr int kExitFound = 0;
@@ -292,15 +294,7 @@ int run(int argc, char** argv) {
 }
 }  // namespace
 
-// Nothing may escape main: an unexpected exception (allocation failure) is
-// reported and ends the tool with the usage/failure status, not an abort.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "onionmx-lookup: internal error: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "onionmx-lookup: internal error\n");
-  }
-  return kExitPermOrUsage;
+  return onionmx::tools::guarded_main("onionmx-lookup", kExitPermOrUsage,
+                                      [&] { return run(argc, argv); });
 }

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "common/guarded_main.hpp"
 #include "convert.hpp"
 #include "crypto/minisign.hpp"
 #include "map/signed_map.hpp"
@@ -413,15 +414,6 @@ int run(int argc, char** argv) {
 }
 }  // namespace
 
-// Nothing may escape main: an unexpected exception (allocation failure) is
-// reported and ends the tool with the usage/failure status, not an abort.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "onionmx-map: internal error: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "onionmx-map: internal error\n");
-  }
-  return 2;
+  return onionmx::tools::guarded_main("onionmx-map", 2, [&] { return run(argc, argv); });
 }

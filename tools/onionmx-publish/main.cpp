@@ -25,6 +25,7 @@
 #include "address/onion_address.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
+#include "common/guarded_main.hpp"
 #include "crypto/crypto.hpp"
 #include "dns/message.hpp"
 #include "dns/tsig_key.hpp"
@@ -448,15 +449,6 @@ int run(int argc, char** argv) {
 }
 }  // namespace
 
-// Nothing may escape main: an unexpected exception (allocation failure) is
-// reported and ends the tool with the usage/failure status, not an abort.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "onionmx-publish: internal error: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "onionmx-publish: internal error\n");
-  }
-  return 2;
+  return onionmx::tools::guarded_main("onionmx-publish", 2, [&] { return run(argc, argv); });
 }
