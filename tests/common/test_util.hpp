@@ -1,6 +1,9 @@
 // test_util.hpp - small helpers shared by the GoogleTest suites.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -35,6 +38,17 @@ inline const char* status_name(base::Status s) {
       return "Internal";
   }
   return "?";
+}
+
+// Lower-case hex of bytes, for comparing with published test vectors.
+inline std::string hex(std::span<const std::uint8_t> b) {
+  std::string s;
+  char buf[3];
+  for (auto x : b) {
+    std::snprintf(buf, sizeof buf, "%02x", x);
+    s += buf;
+  }
+  return s;
 }
 
 }  // namespace onionmx::test

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/test_util.hpp"
 #include "crypto/hmac.hpp"
 
 namespace {
@@ -21,15 +22,7 @@ std::vector<std::uint8_t> unhex(std::string_view h) {
   return out;
 }
 std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
-std::string hex(const std::vector<std::uint8_t>& b) {
-  std::string s;
-  char buf[3];
-  for (auto x : b) {
-    std::snprintf(buf, sizeof buf, "%02x", x);
-    s += buf;
-  }
-  return s;
-}
+using onionmx::test::hex;
 
 struct Rfc4231Case {
   const char* name;

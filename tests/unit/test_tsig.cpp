@@ -20,6 +20,7 @@ namespace {
 
 using namespace onionmx::dns;
 using onionmx::test::contains;
+using onionmx::test::hex;
 
 std::vector<std::uint8_t> unhex(std::string_view h) {
   std::vector<std::uint8_t> out;
@@ -29,15 +30,6 @@ std::vector<std::uint8_t> unhex(std::string_view h) {
   for (std::size_t i = 0; i + 1 < digits.size(); i += 2)
     out.push_back(static_cast<std::uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
   return out;
-}
-std::string hex(std::span<const std::uint8_t> b) {
-  std::string s;
-  char buf[3];
-  for (auto x : b) {
-    std::snprintf(buf, sizeof buf, "%02x", x);
-    s += buf;
-  }
-  return s;
 }
 
 constexpr std::uint64_t kTime = 1700000000;
