@@ -31,6 +31,20 @@ struct Fd {
   }
 };
 
+// Opens a regular file of at most max_bytes for reading; its size in *size.
+base::Result<void> open_regular(Fd& f, const std::string& path, std::size_t max_bytes,
+                                std::size_t* size) {
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return fail(Status::Io, "cannot open " + path + ": " + errno_text());
+  struct stat st{};
+  if (::fstat(f.fd, &st) != 0) return fail(Status::Io, "cannot stat " + path + ": " + errno_text());
+  if (!S_ISREG(st.st_mode)) return fail(Status::Io, path + ": not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    return fail(Status::BadData, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  *size = static_cast<std::size_t>(st.st_size);
+  return {};
+}
+
 class FileRollback : public Rollback {
  public:
   explicit FileRollback(std::string dir) : dir_(std::move(dir)) {}
@@ -50,14 +64,9 @@ std::string state_path(const std::string& dir, const crypto::KeyId& id) {
 
 base::Result<std::string> read_whole_file(const std::string& path, std::size_t max_bytes) {
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return fail(Status::Io, "cannot open " + path + ": " + errno_text());
-  struct stat st{};
-  if (::fstat(f.fd, &st) != 0) return fail(Status::Io, "cannot stat " + path + ": " + errno_text());
-  if (!S_ISREG(st.st_mode)) return fail(Status::Io, path + ": not a regular file");
-  if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
-    return fail(Status::BadData, path + ": larger than " + std::to_string(max_bytes) + " bytes");
-  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t size = 0;
+  ONIONMX_TRY(open_regular(f, path, max_bytes, &size));
+  std::string data(size, '\0');
   std::size_t got = 0;
   while (got < data.size()) {
     ssize_t n = ::read(f.fd, data.data() + got, data.size() - got);
@@ -313,19 +322,14 @@ base::Result<LoadedMap> load_prehashed(const std::string& path,
                                        const crypto::MinisignPublicKey& key,
                                        const LoadOptions& options, Rollback* rollback) {
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return fail(Status::Io, "cannot open " + path + ": " + errno_text());
-  struct stat st{};
-  if (::fstat(f.fd, &st) != 0) return fail(Status::Io, "cannot stat " + path + ": " + errno_text());
-  if (!S_ISREG(st.st_mode)) return fail(Status::Io, path + ": not a regular file");
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxMapBytes)
-    return fail(Status::BadData, path + ": larger than " + std::to_string(kMaxMapBytes) + " bytes");
+  std::size_t size = 0;
+  ONIONMX_TRY(open_regular(f, path, kMaxMapBytes, &size));
   crypto::Prehash hash;
   HashingFileBuf buf(f.fd, hash);
   base::Result<StaticMap> parsed = fail(Status::Internal, "not parsed");
   {
     std::istream in(&buf);
-    parsed = parse_map_stream(in, static_cast<std::size_t>(st.st_size), options.parse);
+    parsed = parse_map_stream(in, size, options.parse);
   }
   buf.drain();
   if (buf.failed()) return fail(Status::Io, "cannot read " + path + ": " + errno_text());
