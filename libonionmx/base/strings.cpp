@@ -51,4 +51,15 @@ std::string printable(std::string_view s, std::size_t max) {
   return out;
 }
 
+std::string hex_lower(std::span<const std::uint8_t> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (std::uint8_t b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
 }  // namespace onionmx::base

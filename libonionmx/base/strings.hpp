@@ -2,6 +2,8 @@
 // ASCII case-insensitively; locale-dependent <cctype> is never used.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,5 +19,7 @@ std::string_view trim(std::string_view s) noexcept;
 // Printable, loggable rendering of untrusted bytes: non-printables as \xNN,
 // cut to `max` characters.
 std::string printable(std::string_view s, std::size_t max = 120);
+// Lower-case hexadecimal of bytes.
+std::string hex_lower(std::span<const std::uint8_t> bytes);
 
 }  // namespace onionmx::base

@@ -251,6 +251,33 @@ base::Result<void> parse_map(const Reader& rd, const toml::table& t, MapSettings
   return {};
 }
 
+base::Result<void> parse_cache(const Reader& rd, const toml::table& t, cache::Settings& c) {
+  const std::string sec = "cache";
+  ONIONMX_TRY(rd.only_keys(t, sec,
+                           {"size", "file", "min_ttl", "max_ttl", "min_negative_ttl",
+                            "max_negative_ttl", "stale_max", "stale_ttl", "stale_recheck",
+                            "prefetch", "prefetch_percent", "prefetch_rate", "save_interval"}));
+  ONIONMX_TRY(get_count(rd, t, sec, "size", 0, 100000000, c.size));
+  ONIONMX_TRY(rd.get_string(t, sec, "file", c.file));
+  constexpr std::int64_t kWeek = 604800;  // RFC 8767 §4's cap on any TTL
+  ONIONMX_TRY(get_count(rd, t, sec, "min_ttl", 0, kWeek, c.min_ttl));
+  ONIONMX_TRY(get_count(rd, t, sec, "max_ttl", 0, kWeek, c.max_ttl));
+  ONIONMX_TRY(get_count(rd, t, sec, "min_negative_ttl", 0, 86400, c.min_negative_ttl));
+  ONIONMX_TRY(get_count(rd, t, sec, "max_negative_ttl", 0, 86400, c.max_negative_ttl));
+  if (c.min_ttl > c.max_ttl)
+    return base::fail(rd.error(t.get("min_ttl"), "cache.min_ttl", "must not exceed cache.max_ttl"));
+  if (c.min_negative_ttl > c.max_negative_ttl)
+    return base::fail(rd.error(t.get("min_negative_ttl"), "cache.min_negative_ttl",
+                               "must not exceed cache.max_negative_ttl"));
+  ONIONMX_TRY(get_count(rd, t, sec, "stale_max", 0, 30 * 86400, c.stale_max));
+  ONIONMX_TRY(get_count(rd, t, sec, "stale_ttl", 1, 3600, c.stale_ttl));
+  ONIONMX_TRY(get_count(rd, t, sec, "stale_recheck", 0, 3600, c.stale_recheck));
+  ONIONMX_TRY(rd.get_bool(t, sec, "prefetch", c.prefetch));
+  ONIONMX_TRY(get_count(rd, t, sec, "prefetch_percent", 1, 50, c.prefetch_percent));
+  ONIONMX_TRY(get_count(rd, t, sec, "prefetch_rate", 0, 10000, c.prefetch_rate));
+  return get_count(rd, t, sec, "save_interval", 1, 86400, c.save_interval);
+}
+
 base::Result<void> parse_answer(const Reader& rd, const toml::table& t, Config& cfg) {
   const std::string sec = "answer";
   auto& a = cfg.answer;
@@ -332,7 +359,7 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   Reader rd(origin);
   Config cfg;
   cfg.resolver.order.assign(sources.begin(), sources.end());  // the registry's order
-  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "map", "answer"}));
+  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "map", "cache", "answer"}));
   auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);
@@ -348,6 +375,9 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   auto maps = section("map");
   if (!maps) return base::fail(maps.error());
   if (*maps) ONIONMX_TRY(parse_map(rd, **maps, cfg.map));
+  auto caches = section("cache");
+  if (!caches) return base::fail(caches.error());
+  if (*caches) ONIONMX_TRY(parse_cache(rd, **caches, cfg.cache));
   auto ans = section("answer");
   if (!ans) return base::fail(ans.error());
   if (*ans) ONIONMX_TRY(parse_answer(rd, **ans, cfg));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "cache/cache.hpp"
 #include "dns/dns_config.hpp"
 #include "proto/answer_format.hpp"
 #include "resolver/resolver.hpp"
@@ -29,6 +30,7 @@ struct MapSettings {
 struct Config {
   resolver::Settings resolver;
   MapSettings map;
+  cache::Settings cache;
   dns::DnsConfig dns;
   proto::AnswerStyle answer;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "cache/cache_file.hpp"
 #include "engine/sources.hpp"
 #include "resolver/resolver.hpp"
 
@@ -12,6 +13,7 @@ namespace onionmx::engine {
 
 struct Engine::Generation {
   config::Config config;
+  std::shared_ptr<cache::Cache> cache;
   std::shared_ptr<const proto::AnswerStyle> style;
   std::unique_ptr<resolver::Resolver> resolver;
 };
@@ -28,6 +30,11 @@ base::Result<void> apply(const Overrides& ov, config::Config& cfg) {
   if (ov.map_path) cfg.map.path = *ov.map_path;
   if (ov.trusted_keys) cfg.map.trusted_keys = *ov.trusted_keys;
   if (ov.state_dir) cfg.map.state_dir = *ov.state_dir;
+  if (ov.cache_file) cfg.cache.file = *ov.cache_file;
+  if (ov.cache_size) cfg.cache.size = *ov.cache_size;
+  // A relative cache file lives in the state directory (docs/cache.md).
+  if (!cfg.cache.file.empty() && cfg.cache.file.front() != '/')
+    cfg.cache.file = cfg.map.state_dir + "/" + cfg.cache.file;
   if (ov.servers) {
     dns.servers.clear();
     for (const auto& s : *ov.servers) {
@@ -76,6 +83,7 @@ base::Result<std::unique_ptr<Engine>> Engine::create(event::Loop& loop, ConfigIn
       new Engine(loop, std::move(input), std::move(ov), std::move(log), clock));
   auto gen = self->build();
   if (!gen) return base::fail(gen.error());
+  self->adopt_cache((*gen)->cache, (*gen)->config);
   self->current_ = std::move(*gen);
   self->generation_ = 1;
   self->reaper_ = std::make_unique<event::Timer>(loop, [s = self.get()] { s->reap(); });
@@ -86,6 +94,51 @@ Engine::~Engine() {
   // Resolvers answer their pending lookups as they go; the newest last.
   retired_.clear();
   current_.reset();
+  if (cache_ && cache_->dirty() && !cache_->settings().file.empty()) {
+    auto ok = save_cache();
+    if (!ok && log_) log_(base::LogLevel::Warning, "cache not saved: " + ok.error().detail);
+  }
+}
+
+// The cache a configuration gets: the running one while cache.file stays
+// the same (its limits change when the generation is adopted), else a new
+// one loaded from the file.  A file that cannot be used is ignored with a
+// warning: the cache is an optimisation, never a reason not to start.
+base::Result<std::shared_ptr<cache::Cache>> Engine::cache_for(const config::Config& cfg) const {
+  if (!cfg.cache.enabled()) return std::shared_ptr<cache::Cache>();
+  if (cache_ && cache_->settings().file == cfg.cache.file) return cache_;
+  auto c = std::make_shared<cache::Cache>(cfg.cache);
+  if (!cfg.cache.file.empty()) {
+    auto n = cache::load(cfg.cache.file, *c, clock_);
+    if (!n) {
+      c->clear();
+      c->mark_saved();
+      if (log_)
+        log_(base::LogLevel::Warning, "cache file ignored, starting empty: " + n.error().detail);
+    } else if (log_) {
+      log_(base::LogLevel::Info,
+           cfg.cache.file + ": " + std::to_string(*n) + " cache entries loaded");
+    }
+  }
+  return c;
+}
+
+void Engine::adopt_cache(std::shared_ptr<cache::Cache> c, const config::Config& cfg) {
+  if (c && c == cache_) {
+    c->set_settings(cfg.cache);
+    return;
+  }
+  if (cache_ && cache_->dirty() && !cache_->settings().file.empty()) {
+    auto ok = save_cache();
+    if (!ok && log_) log_(base::LogLevel::Warning, "cache not saved: " + ok.error().detail);
+  }
+  cache_ = std::move(c);
+}
+
+base::Result<void> Engine::save_cache() {
+  if (!cache_ || cache_->settings().file.empty())
+    return base::fail(base::Status::Inval, "no cache file configured");
+  return cache::save(cache_->settings().file, *cache_, clock_);
 }
 
 base::Result<std::unique_ptr<Engine::Generation>> Engine::build() const {
@@ -94,7 +147,11 @@ base::Result<std::unique_ptr<Engine::Generation>> Engine::build() const {
   auto gen = std::make_unique<Generation>();
   gen->config = std::move(*cfg);
   gen->style = std::make_shared<const proto::AnswerStyle>(gen->config.answer);
-  auto sources = build_sources(SourceContext{loop_, gen->config, log_, clock_});
+  auto cache = cache_for(gen->config);
+  if (!cache) return base::fail(cache.error());
+  gen->cache = std::move(*cache);
+  SharedParts shared;
+  auto sources = build_sources(SourceContext{loop_, gen->config, log_, clock_, gen->cache, shared});
   if (!sources) return base::fail(sources.error());
   gen->resolver = std::make_unique<resolver::Resolver>(std::move(*sources),
                                                        gen->config.resolver.on_dns_failure, log_);
@@ -109,6 +166,7 @@ base::Result<void> Engine::reload() {
            "reload failed, keeping the running configuration: " + gen.error().detail);
     return base::fail(gen.error());
   }
+  adopt_cache((*gen)->cache, (*gen)->config);
   retired_.push_back(std::move(current_));
   current_ = std::move(*gen);
   ++generation_;

@@ -30,6 +30,9 @@
 namespace onionmx::resolver {
 class Resolver;
 }
+namespace onionmx::cache {
+class Cache;
+}
 
 namespace onionmx::engine {
 
@@ -49,6 +52,8 @@ struct Overrides {
   std::optional<std::string> map_path;
   std::optional<std::vector<std::string>> trusted_keys;
   std::optional<std::string> state_dir;
+  std::optional<std::string> cache_file;  // "" for memory only
+  std::optional<std::size_t> cache_size;  // 0 turns the cache off
 };
 
 // Loads `input` and applies `ov`: the configuration a generation uses.
@@ -63,7 +68,8 @@ class Engine {
   [[nodiscard]] static base::Result<std::unique_ptr<Engine>> create(
       event::Loop& loop, ConfigInput input, Overrides ov, base::LogSink log,
       const base::Clock& clock = base::SystemClock::instance());
-  // Pending lookups complete with a temporary failure.
+  // Pending lookups complete with a temporary failure; a changed cache is
+  // saved to its file.
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -81,6 +87,12 @@ class Engine {
   // 1 for the first configuration, +1 per successful reload.
   std::uint64_t generation() const noexcept { return generation_; }
 
+  // The cache (docs/cache.md); null when turned off.  It outlives
+  // generations: a reload keeps it unless cache.file changes.
+  cache::Cache* cache() noexcept { return cache_.get(); }
+  // Saves the cache to cache.file now (Inval without a file).
+  [[nodiscard]] base::Result<void> save_cache();
+
  private:
   struct Generation;
   Engine(event::Loop& loop, ConfigInput input, Overrides ov, base::LogSink log,
@@ -93,6 +105,11 @@ class Engine {
   Overrides overrides_;
   base::LogSink log_;
   const base::Clock& clock_;
+  [[nodiscard]] base::Result<std::shared_ptr<cache::Cache>> cache_for(
+      const config::Config& cfg) const;
+  void adopt_cache(std::shared_ptr<cache::Cache> c, const config::Config& cfg);
+
+  std::shared_ptr<cache::Cache> cache_;
   std::unique_ptr<Generation> current_;
   std::vector<std::unique_ptr<Generation>> retired_;
   std::unique_ptr<event::Timer> reaper_;

@@ -12,6 +12,7 @@
 #include "crypto/crypto.hpp"
 #include "dns/cares_client.hpp"
 #include "map/signed_map.hpp"
+#include "source/cache_source.hpp"
 #include "source/dns_source.hpp"
 #include "source/local_domains.hpp"
 #include "source/map_source.hpp"
@@ -63,11 +64,40 @@ base::Result<std::unique_ptr<source::Source>> make_map(const SourceContext& c) {
   return std::make_unique<source::MapSource>(std::move(shared), c.clock, c.log);
 }
 
-base::Result<std::unique_ptr<source::Source>> make_dns(const SourceContext& c) {
+std::uint32_t random_uniform(std::uint32_t n) { return crypto::random_uniform_inclusive(n); }
+
+// The DNS client, behind the cache when there is one; built by whichever
+// of the two links comes first.
+base::Result<void> build_shared(const SourceContext& c) {
+  SharedParts& p = c.shared;
+  if (p.built) return {};
+  p.built = true;
+  if (!p.dns_in_chain) {
+    // A cache link alone answers what is stored and never refreshes it.
+    if (c.cache)
+      p.cached = std::make_shared<source::CachedLookup>(nullptr, c.cache, c.clock, c.log);
+    return {};
+  }
   auto client = dns::CaresClient::create(c.loop, c.config.dns, c.log, c.clock);
   if (!client) return base::fail(client.error());
-  return std::make_unique<source::DnsSource>(
-      std::move(*client), [](std::uint32_t n) { return crypto::random_uniform_inclusive(n); });
+  if (!c.cache) {
+    p.dns = std::move(*client);
+    return {};
+  }
+  p.cached = std::make_shared<source::CachedLookup>(std::move(*client), c.cache, c.clock, c.log);
+  p.dns = p.cached;
+  return {};
+}
+
+base::Result<std::unique_ptr<source::Source>> make_cache(const SourceContext& c) {
+  if (!c.cache) return std::make_unique<source::CacheSource>(nullptr, &random_uniform);
+  ONIONMX_TRY(build_shared(c));
+  return std::make_unique<source::CacheSource>(c.shared.cached, &random_uniform);
+}
+
+base::Result<std::unique_ptr<source::Source>> make_dns(const SourceContext& c) {
+  ONIONMX_TRY(build_shared(c));
+  return std::make_unique<source::DnsSource>(c.shared.dns, &random_uniform);
 }
 
 // The default chain, in order: answers that need no network first.
@@ -76,6 +106,8 @@ constexpr std::array kRegistry = {
     SourceEntry{source::OnionAddressSource::kName, &make_onion},
     // Pinned routes win over DNS: a pinned domain never leaks a lookup.
     SourceEntry{source::MapSource::kName, &make_map},
+    // Fresh cached DNS answers, before DNS itself (docs/cache.md).
+    SourceEntry{source::CacheSource::kName, &make_cache},
     SourceEntry{source::DnsSource::kName, &make_dns},
 };
 
@@ -94,6 +126,8 @@ base::Result<std::vector<std::unique_ptr<source::Source>>> build_sources(const S
   std::vector<std::string_view> order(ctx.config.resolver.order.begin(),
                                       ctx.config.resolver.order.end());
   if (order.empty()) order.assign(kNames.begin(), kNames.end());
+  ctx.shared.dns_in_chain =
+      std::find(order.begin(), order.end(), source::DnsSource::kName) != order.end();
   std::vector<std::unique_ptr<source::Source>> out;
   for (std::string_view name : order) {
     auto it = std::find_if(kRegistry.begin(), kRegistry.end(),

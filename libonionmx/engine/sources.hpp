@@ -14,11 +14,23 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/result.hpp"
+#include "cache/cache.hpp"
 #include "config/config.hpp"
 #include "event/loop.hpp"
+#include "source/cached_lookup.hpp"
 #include "source/source.hpp"
 
 namespace onionmx::engine {
+
+// Built once per chain and shared by the links that use it: the "cache"
+// and "dns" links ask DNS through one CachedLookup, so coalescing and
+// serve-stale see every lookup.
+struct SharedParts {
+  std::shared_ptr<source::SrvLookup> dns;        // what the dns link fetches through
+  std::shared_ptr<source::CachedLookup> cached;  // null without a cache
+  bool dns_in_chain = false;                     // without the dns link nothing may query DNS
+  bool built = false;
+};
 
 // What a factory may use; everything outlives the source it builds.
 struct SourceContext {
@@ -26,6 +38,9 @@ struct SourceContext {
   const config::Config& config;
   const base::LogSink& log;
   const base::Clock& clock;
+  // The engine's cache (it outlives generations); null when size is 0.
+  std::shared_ptr<cache::Cache> cache;
+  SharedParts& shared;
 };
 
 using SourceFactory = base::Result<std::unique_ptr<source::Source>> (*)(const SourceContext&);

@@ -11,6 +11,7 @@
 #include <streambuf>
 
 #include "base/base32.hpp"
+#include "base/file.hpp"
 
 namespace onionmx::map {
 namespace {
@@ -107,39 +108,7 @@ namespace {
 
 base::Result<void> write_state_file(const std::string& dir, const std::string& name,
                                     std::string_view data) {
-  const std::string path = dir + "/" + name;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    Fd f;
-    f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (f.fd < 0) return fail(Status::Io, "cannot create " + tmp + ": " + errno_text());
-    std::size_t done = 0;
-    bool ok = true;
-    while (ok && done < data.size()) {
-      const ssize_t n = ::write(f.fd, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0)
-        ok = false;
-      else
-        done += static_cast<std::size_t>(n);
-    }
-    if (!ok || ::fsync(f.fd) != 0) {
-      const std::string why = errno_text();
-      ::unlink(tmp.c_str());
-      return fail(Status::Io, "cannot write " + tmp + ": " + why);
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    return fail(Status::Io, "cannot rename " + tmp + " to " + path + ": " + why);
-  }
-  // The rename itself must reach the disk before the map is used.
-  Fd d;
-  d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d.fd < 0 || ::fsync(d.fd) != 0)
-    return fail(Status::Io, "cannot fsync directory " + dir + ": " + errno_text());
-  return {};
+  return base::write_file_atomic(dir + "/" + name, data);
 }
 
 }  // namespace

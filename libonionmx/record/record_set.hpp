@@ -31,6 +31,15 @@ struct RecordSet {
   std::string owner;                 // the name whose RRset this is (after CNAMEs)
   std::string reason;                // NotFound and failures
   std::vector<std::string> explain;  // when asked for
+  // Set by the cache (source/cached_lookup): answered from a stored set,
+  // `age` seconds after it was fetched; `stale` when served past its TTL
+  // because a refresh failed (RFC 8767).
+  bool from_cache = false;
+  bool stale = false;
+  std::uint32_t age = 0;
+  // A failure for a domain the cache knows to have an onion route: never
+  // the clearnet failure policy (record::Failure::KnownRoute).
+  bool known_route = false;
 };
 
 }  // namespace onionmx::record

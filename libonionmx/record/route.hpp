@@ -29,7 +29,9 @@ inline constexpr std::string_view kOriginPolicy = "policy";  // the failure poli
 
 // Why an answer failed, by kind: the failure policy applies to DNS
 // failures only (docs/status-model.md), whatever source reported them.
-enum class Failure { None, Dns };
+// KnownRoute: DNS failed for a domain the cache knows to have an onion
+// (past serve-stale); the policy never sends it to the clearnet.
+enum class Failure { None, Dns, KnownRoute };
 
 struct Answer {
   base::Status status = base::Status::Internal;
@@ -41,6 +43,8 @@ struct Answer {
   Failure failure = Failure::None;
   std::uint32_t ttl = 0;             // seconds the answer may be cached
   bool authenticated = false;        // DNSSEC AD bit from a trusted resolver
+  bool stale = false;                // served past its TTL (RFC 8767), from the cache
+  std::uint32_t age = 0;             // seconds since the routes were fetched (cache)
   std::string reason;                // why (always set for non-Ok)
   std::vector<std::string> explain;  // decision path, when asked for
 };

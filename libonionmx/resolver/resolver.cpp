@@ -18,6 +18,7 @@ Resolver::Resolver(std::vector<std::unique_ptr<source::Source>> sources, Failure
 
 Resolver::~Resolver() {
   shutting_down_ = true;
+  for (auto& s : sources_) s->shutdown();
   sources_.clear();
 }
 

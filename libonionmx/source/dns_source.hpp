@@ -1,6 +1,8 @@
 // dns_source.hpp - the "dns" source: `_onion-mx._tcp.<domain>` SRV records,
-// fetched through a SrvLookup (the c-ares client, later a cache), turned
-// into an answer with the RFC 2782 order drawn anew for this lookup.
+// fetched through a SrvLookup (the c-ares client, usually behind the cache:
+// source/cached_lookup), turned into an answer with the RFC 2782 order
+// drawn anew for this lookup.  An answer the cache gave names "cache" as
+// its source.
 //
 // Failures it reports are marked record::Failure::Dns, so the resolver's
 // failure policy recognises them by kind, not by which source said them.
@@ -10,24 +12,32 @@
 #include <memory>
 #include <string_view>
 
+#include "record/record_set.hpp"
+#include "record/route.hpp"
 #include "record/srv.hpp"
 #include "source/source.hpp"
 #include "source/srv_lookup.hpp"
 
 namespace onionmx::source {
 
+// The answer a record set gives, its routes in an order drawn with `rng`;
+// source "dns", or "cache" for a set the cache served.
+record::Answer answer_from_set(record::RecordSet set, const record::UniformRng& rng);
+
 class DnsSource final : public Source {
  public:
   static constexpr std::string_view kName = "dns";
-  DnsSource(std::unique_ptr<SrvLookup> lookup, record::UniformRng rng);
+  DnsSource(std::shared_ptr<SrvLookup> lookup, record::UniformRng rng);
   void lookup(const Query& q, StepCallback done) override;
+  void shutdown() noexcept override { lookup_.reset(); }
   // Tests inject a deterministic generator for the RFC 2782 order.
   void set_rng(record::UniformRng rng) { rng_ = std::move(rng); }
   SrvLookup& fetcher() noexcept { return *lookup_; }
 
  private:
-  std::unique_ptr<SrvLookup> lookup_;
+  // rng_ first: pending fetches may still answer while lookup_ goes.
   record::UniformRng rng_;
+  std::shared_ptr<SrvLookup> lookup_;
 };
 
 }  // namespace onionmx::source

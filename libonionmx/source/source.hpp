@@ -33,6 +33,10 @@ class Source {
  public:
   virtual ~Source() = default;
   virtual void lookup(const Query& q, StepCallback done) = 0;
+  // Called on every source of a chain before any is destroyed: a source
+  // drops what it shares with others (the cached DNS lookup), so pending
+  // fetches answer while every source still exists.
+  virtual void shutdown() noexcept {}
 };
 
 }  // namespace onionmx::source

@@ -7,9 +7,23 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.hpp"
 #include "base/status.hpp"
 
 namespace onionmx::test {
+
+// A clock the test moves by hand: both faces advance together.
+class ManualClock final : public base::Clock {
+ public:
+  Monotonic monotonic() const noexcept override { return mono; }
+  Wall wall() const noexcept override { return wall_time; }
+  void advance(std::chrono::nanoseconds d) {
+    mono += d;
+    wall_time += std::chrono::duration_cast<Wall::duration>(d);
+  }
+  Monotonic mono = Monotonic{} + std::chrono::hours(42);
+  Wall wall_time = Wall{} + std::chrono::hours(24 * 365 * 56);
+};
 
 inline bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;

@@ -89,7 +89,7 @@ void expect_defaults(const Config& c) {
   std::vector<std::string> order = r.order;
   if (order.empty())
     for (auto n : onionmx::engine::source_names()) order.emplace_back(n);
-  EXPECT_EQ(order, (std::vector<std::string>{"local", "onion-address", "map", "dns"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"local", "onion-address", "map", "cache", "dns"}));
   EXPECT_TRUE(r.local_domains.empty());
   EXPECT_EQ(r.on_dns_failure, FailurePolicy::Defer);
   EXPECT_EQ(r.onion_port, 25);

@@ -473,8 +473,9 @@ class OnionRecipients : public ResolverTest {
     cfg.resolver = s;
     cfg.dns.servers = {"127.0.0.1:9"};  // never contacted by these tests
     log_ = sink();
-    auto sources =
-        onionmx::engine::build_sources({loop_, cfg, log_, onionmx::base::SystemClock::instance()});
+    onionmx::engine::SharedParts shared;
+    auto sources = onionmx::engine::build_sources(
+        {loop_, cfg, log_, onionmx::base::SystemClock::instance(), nullptr, shared});
     if (!sources) return onionmx::base::fail(sources.error());
     return std::make_unique<Resolver>(std::move(*sources), s.on_dns_failure, log_);
   }
@@ -573,7 +574,7 @@ TEST_F(OnionRecipients, DefaultOrderAndUnknownSourceName) {
   EXPECT_TRUE(Settings{}.order.empty());
   auto names = onionmx::engine::source_names();
   EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.end()),
-            (std::vector<std::string_view>{"local", "onion-address", "map", "dns"}));
+            (std::vector<std::string_view>{"local", "onion-address", "map", "cache", "dns"}));
   EXPECT_EQ(Settings{}.on_dns_failure, FailurePolicy::Defer);
   Settings s;
   s.order = {"local", "ldap"};

@@ -1,0 +1,50 @@
+// cache_file.hpp - the persistent cache file (docs/cache.md, "File
+// format"): JSON lines, a header with the format version, one line per
+// entry (least recently used first) and a SHA3-256 trailer over every
+// byte before it.
+//
+// Reading is all or nothing: a file that is foreign, of another version,
+// truncated, corrupt (checksum), or that holds one invalid entry is
+// refused as a whole with a reason, never half-loaded.  Writing goes
+// through base::write_file_atomic, so a crash (even kill -9) mid-save
+// leaves the previous file in place.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "base/result.hpp"
+#include "cache/cache.hpp"
+
+namespace onionmx::cache {
+
+inline constexpr int kFileVersion = 1;
+inline constexpr std::size_t kMaxFileBytes = 256u << 20;
+
+// The file's bytes for `c`'s entries, saved at `now_wall` (Unix seconds).
+std::string serialize(const Cache& c, std::int64_t now_wall);
+
+// The entries of a file's bytes, oldest use first, each checked (domain
+// syntax, onion targets, TTLs); BadData with a reason otherwise.
+// Entries come back with fetched_wall set and `fetched` unset.
+[[nodiscard]] base::Result<std::vector<Entry>> parse(std::string_view bytes);
+
+// One entry as a JSON object on one line (the file's entry line).  With
+// `now`, adds "age" (seconds) and "state" (fresh, stale, expired): the
+// form of `onionmx-lookup --cache-dump`.
+std::string entry_json(const Entry& e);
+std::string entry_dump_json(const Cache& c, const Entry& e, base::Clock::Monotonic now);
+
+// Loads `path` into `c` (which should be empty), placing each entry on the
+// monotonic clock by its wall-clock age.  A missing file is not an error
+// (first start); anything else wrong is, and leaves `c` untouched.
+// Returns the number of entries loaded.
+[[nodiscard]] base::Result<std::size_t> load(const std::string& path, Cache& c,
+                                             const base::Clock& clock);
+// Saves `c` to `path` atomically and marks it saved.
+[[nodiscard]] base::Result<void> save(const std::string& path, Cache& c, const base::Clock& clock);
+
+}  // namespace onionmx::cache
