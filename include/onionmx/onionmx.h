@@ -122,13 +122,14 @@ typedef void (*onionmx_watch_fn)(int fd, int events, void *payload);
 /** libevent's event base (<event2/event.h>); only a pointer is used here. */
 struct event_base;
 
-#define ONIONMX_OPTIONS_VERSION 2
+#define ONIONMX_OPTIONS_VERSION 3
 
 /**
  * Context options.  Initialise with ONIONMX_OPTIONS_INIT, then set fields;
  * unset overrides keep the configuration file's values.  since 0.1;
  * version 2 (since 0.2) appends watch, watch_payload, event_base, map_path,
- * trusted_keys and state_dir.
+ * trusted_keys and state_dir; version 3 (since 0.3) appends cache_file and
+ * cache_size.
  */
 typedef struct onionmx_options {
   unsigned version;        /**< ONIONMX_OPTIONS_VERSION */
@@ -149,6 +150,10 @@ typedef struct onionmx_options {
   const char *const
       *trusted_keys;     /**< override: NULL-terminated minisign public key files; NULL: config */
   const char *state_dir; /**< override: rollback state directory; NULL: config */
+  /* version 3 */
+  const char *cache_file; /**< override: persistent cache (docs/cache.md); "": memory only;
+                             NULL: config.  Relative: inside state_dir */
+  long cache_size;        /**< override: cache entries, 0 turns the cache off; -1: config */
 } onionmx_options;
 
 #define ONIONMX_OPTIONS_INIT \
@@ -167,7 +172,9 @@ typedef struct onionmx_options {
    NULL,                     \
    NULL,                     \
    NULL,                     \
-   NULL}
+   NULL,                     \
+   NULL,                     \
+   -1L}
 
 typedef struct onionmx_ctx onionmx_ctx;
 typedef struct onionmx_result onionmx_result;
@@ -296,8 +303,8 @@ ONIONMX_EXPORT int onionmx_result_outcome(const onionmx_result *result);
 ONIONMX_EXPORT const char *onionmx_result_key(const onionmx_result *result);
 /** The domain routed, lower case; "" when the key has none. */
 ONIONMX_EXPORT const char *onionmx_result_domain(const onionmx_result *result);
-/** The source that decided: "onion-address", "map", "dns", "local", "policy" or "none"; later
- * versions may add sources. */
+/** The source that decided: "onion-address", "map", "cache", "dns", "local", "policy" or "none";
+ * later versions may add sources ("cache" since 0.3). */
 ONIONMX_EXPORT const char *onionmx_result_source(const onionmx_result *result);
 /** Why: never NULL, never empty. */
 ONIONMX_EXPORT const char *onionmx_result_reason(const onionmx_result *result);
@@ -324,6 +331,44 @@ ONIONMX_EXPORT const char *onionmx_result_explain(const onionmx_result *result, 
  * borrowed, valid until the result is freed.  NULL for an unknown format.
  */
 ONIONMX_EXPORT const char *onionmx_result_format(onionmx_result *result, int format);
+
+/* ---- since 0.3: the cache (docs/cache.md) ---- */
+
+/** 1 when the routes were served from the cache past their TTL because DNS
+ * failed (RFC 8767 serve-stale), else 0.  since 0.3 */
+ONIONMX_EXPORT int onionmx_result_stale(const onionmx_result *result);
+/** Seconds since the routes were fetched from DNS (cache answers), else 0. since 0.3 */
+ONIONMX_EXPORT uint32_t onionmx_result_age(const onionmx_result *result);
+
+/**
+ * Save the cache to its file now (it is also saved periodically and by
+ * onionmx_ctx_free()).  Atomic: a crash leaves the previous file.  since 0.3
+ * @retval ONIONMX_OK; ONIONMX_EINVAL without a cache file; ONIONMX_EIO
+ */
+ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_cache_save(onionmx_ctx *ctx);
+
+/**
+ * Drop the cached answer for a domain (any case, one trailing dot), so
+ * the next lookup asks DNS.  since 0.3
+ * @retval ONIONMX_OK; ONIONMX_ENOTFOUND when nothing was cached for it;
+ *         ONIONMX_EINVAL for a NULL argument, a malformed domain or no cache
+ */
+ONIONMX_EXPORT int onionmx_cache_purge(onionmx_ctx *ctx, const char *domain);
+
+/** Number of cached entries (0 without a cache).  since 0.3 */
+ONIONMX_EXPORT size_t onionmx_cache_count(const onionmx_ctx *ctx);
+
+/**
+ * Callback of onionmx_cache_dump(): one entry as a JSON object on one line
+ * (docs/cache.md, "Dump").  Must not throw or call into the library.
+ */
+typedef void (*onionmx_cache_entry_fn)(const char *json, void *payload);
+
+/**
+ * Call `fn` for every cached entry, least recently used first.  since 0.3
+ * @retval ONIONMX_OK; ONIONMX_EINVAL for NULL arguments
+ */
+ONIONMX_EXPORT int onionmx_cache_dump(onionmx_ctx *ctx, onionmx_cache_entry_fn fn, void *payload);
 
 /** Longest onion address plus NUL: 56 + ".onion" + NUL. */
 #define ONIONMX_ONION_ADDRESS_SIZE 63

@@ -74,6 +74,10 @@ struct Options {
   std::string map_path{};
   std::optional<std::vector<std::string>> trusted_keys{};
   std::string state_dir{};
+  // Since 0.3.  The cache (docs/cache.md): a file ("" memory only) and a
+  // size (0 turns it off); nullopt: the configuration file's.
+  std::optional<std::string> cache_file{};
+  std::optional<std::size_t> cache_size{};
 };
 
 struct Route {
@@ -93,6 +97,8 @@ struct Lookup {
   std::string reason;
   std::uint32_t ttl = 0;
   bool authenticated = false;
+  bool stale = false;     // since 0.3: served past its TTL because DNS failed
+  std::uint32_t age = 0;  // since 0.3: seconds since fetched (cache answers)
   std::vector<std::string> explain;
 
   // The answer in one of the formats (rendered on first use).
@@ -126,6 +132,8 @@ inline Lookup take(onionmx_result* r) {
   out.reason = str(onionmx_result_reason(r));
   out.ttl = onionmx_result_ttl(r);
   out.authenticated = onionmx_result_authenticated(r) != 0;
+  out.stale = onionmx_result_stale(r) != 0;
+  out.age = onionmx_result_age(r);
   for (size_t i = 0, n = onionmx_result_route_count(r); i < n; ++i)
     out.routes.push_back(Route{str(onionmx_result_route_onion(r, i)),
                                onionmx_result_route_port(r, i), onionmx_result_route_priority(r, i),
@@ -162,6 +170,8 @@ class Context {
     o.event_base = opts.event_base;
     o.map_path = opts.map_path.empty() ? nullptr : opts.map_path.c_str();
     o.state_dir = opts.state_dir.empty() ? nullptr : opts.state_dir.c_str();
+    o.cache_file = opts.cache_file ? opts.cache_file->c_str() : nullptr;
+    o.cache_size = opts.cache_size ? static_cast<long>(*opts.cache_size) : -1L;
     std::vector<const char*> keys;
     if (opts.trusted_keys) {
       for (const auto& k : *opts.trusted_keys) keys.push_back(k.c_str());
@@ -240,6 +250,27 @@ class Context {
   [[nodiscard]] int reload() { return onionmx_ctx_reload(ctx_.get()); }
   std::uint64_t generation() const { return onionmx_ctx_generation(ctx_.get()); }
   std::string last_error() const { return onionmx_ctx_last_error(ctx_.get()); }
+
+  // Since 0.3: the cache.  cache_save()/cache_purge() return enum
+  // onionmx_status; cache_dump() gives each entry as a JSON line.
+  [[nodiscard]] int cache_save() { return onionmx_cache_save(ctx_.get()); }
+  int cache_purge(const std::string& domain) {
+    return onionmx_cache_purge(ctx_.get(), domain.c_str());
+  }
+  std::size_t cache_count() const { return onionmx_cache_count(ctx_.get()); }
+  std::vector<std::string> cache_dump() {
+    std::vector<std::string> lines;
+    (void)onionmx_cache_dump(
+        ctx_.get(),
+        [](const char* json, void* p) noexcept {
+          try {
+            static_cast<std::vector<std::string>*>(p)->emplace_back(json);
+          } catch (...) {  // a line lost to memory shortage; must not unwind into C
+          }
+        },
+        &lines);
+    return lines;
+  }
 
   onionmx_ctx* native() noexcept { return ctx_.get(); }
 

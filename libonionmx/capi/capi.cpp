@@ -13,8 +13,12 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "address/mail_key.hpp"
 #include "address/onion_address.hpp"
+#include "base/clock.hpp"
 #include "base/status.hpp"
+#include "cache/cache.hpp"
+#include "cache/cache_file.hpp"
 #include "engine/engine.hpp"
 #include "event/loop.hpp"
 #include "onionmx/onionmx.h"
@@ -146,6 +150,14 @@ int read_options(const onionmx_options& o, onionmx::engine::ConfigInput& in,
       ov.trusted_keys = std::move(keys);
     }
     if (o.state_dir) ov.state_dir = o.state_dir;
+  }
+  if (o.version >= 3) {
+    if (o.cache_file) ov.cache_file = o.cache_file;
+    if (o.cache_size < -1) {
+      err = "cache_size must be -1 (configuration), 0 (off) or a number of entries";
+      return ONIONMX_EINVAL;
+    }
+    if (o.cache_size >= 0) ov.cache_size = static_cast<std::size_t>(o.cache_size);
   }
   return ONIONMX_OK;
 }
@@ -474,6 +486,58 @@ ONIONMX_EXPORT const char* onionmx_result_format(onionmx_result* r, int format) 
   } catch (...) {
     return nullptr;
   }
+}
+
+ONIONMX_EXPORT int onionmx_result_stale(const onionmx_result* r) {
+  return r && r->answer.stale ? 1 : 0;
+}
+ONIONMX_EXPORT uint32_t onionmx_result_age(const onionmx_result* r) {
+  return r ? r->answer.age : 0;
+}
+
+ONIONMX_EXPORT int onionmx_cache_save(onionmx_ctx* ctx) {
+  if (!ctx) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    auto r = ctx->engine->save_cache();
+    return r ? ONIONMX_OK : fail(ctx, r.error());
+  });
+}
+
+ONIONMX_EXPORT int onionmx_cache_purge(onionmx_ctx* ctx, const char* domain) {
+  if (!ctx || !domain) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    onionmx::cache::Cache* c = ctx->engine->cache();
+    if (!c) {
+      set_error(ctx, "the cache is turned off");
+      return ONIONMX_EINVAL;
+    }
+    const auto key = onionmx::address::parse_mail_key(domain);
+    if (key.kind != onionmx::address::KeyKind::Domain) {
+      set_error(ctx, ("not a domain: " + key.reason).c_str());
+      return ONIONMX_EINVAL;
+    }
+    return c->erase(key.domain) ? ONIONMX_OK : ONIONMX_ENOTFOUND;
+  });
+}
+
+ONIONMX_EXPORT size_t onionmx_cache_count(const onionmx_ctx* ctx) {
+  if (!ctx) return 0;
+  const onionmx::cache::Cache* c = ctx->engine->cache();
+  return c ? c->size() : 0;
+}
+
+ONIONMX_EXPORT int onionmx_cache_dump(onionmx_ctx* ctx, onionmx_cache_entry_fn fn, void* payload) {
+  if (!ctx || !fn) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    const onionmx::cache::Cache* c = ctx->engine->cache();
+    if (!c) return ONIONMX_OK;
+    const auto now = onionmx::base::SystemClock::instance().monotonic();
+    c->for_each([&](const onionmx::cache::Entry& e) {
+      const std::string line = onionmx::cache::entry_dump_json(*c, e, now);
+      fn(line.c_str(), payload);
+    });
+    return ONIONMX_OK;
+  });
 }
 
 ONIONMX_EXPORT int onionmx_onion_validate(const char* name, char* reason, size_t reasonlen) {

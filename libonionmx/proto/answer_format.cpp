@@ -193,6 +193,10 @@ std::string format_json(const record::Answer& a) {
   out += std::to_string(a.ttl);
   append_field(out, "authenticated");
   out += a.authenticated ? "true" : "false";
+  append_field(out, "stale");
+  out += a.stale ? "true" : "false";
+  append_field(out, "age");
+  out += std::to_string(a.age);
   if (!a.explain.empty()) {
     append_field(out, "explain");
     out += '[';
@@ -214,6 +218,8 @@ std::string format_text(const record::Answer& a, const AnswerStyle& style) {
   out += " (source " + std::string(a.source);
   if (a.status == base::Status::Ok || a.status == base::Status::NotFound)
     out += ", ttl " + std::to_string(a.ttl);
+  if (a.source == "cache") out += ", age " + std::to_string(a.age);
+  if (a.stale) out += ", STALE: DNS failed";
   if (a.authenticated) out += ", DNSSEC authenticated";
   out += "): " + safe_reason(a.reason);
   return out;

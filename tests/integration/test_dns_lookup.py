@@ -28,7 +28,7 @@ LOOKUP = os.environ.get("ONIONMX_LOOKUP") or os.path.join(
     REPO, "build", "tools", "onionmx-lookup", "onionmx-lookup")
 
 STATUSES = {"found", "notfound", "temp", "perm"}
-SOURCES = {"onion-address", "map", "dns", "local", "policy", "none"}
+SOURCES = {"onion-address", "map", "cache", "dns", "local", "policy", "none"}
 EXIT_FOUND, EXIT_NOTFOUND, EXIT_TEMP, EXIT_PERM = 0, 1, 2, 3
 DEFAULT_TIMEOUT = "5"
 P = dh.SRV_PREFIX
@@ -106,7 +106,7 @@ class LookupCase(unittest.TestCase):
         ctx = f"{o}\n{res}"
         for field, typ in (("key", str), ("domain", str), ("status", str), ("routes", list),
                            ("source", str), ("reason", str), ("ttl", int),
-                           ("authenticated", bool)):
+                           ("authenticated", bool), ("stale", bool), ("age", int)):
             self.assertIn(field, o, ctx)
             self.assertIsInstance(o[field], typ, f"field {field}: {ctx}")
         self.assertIn(o["status"], STATUSES, ctx)

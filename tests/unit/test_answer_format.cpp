@@ -16,6 +16,7 @@
 #include "base/status.hpp"
 #include "proto/answer_format.hpp"
 #include "record/route.hpp"
+#include "source/cache_source.hpp"
 #include "source/dns_source.hpp"
 #include "source/local_domains.hpp"
 #include "source/onion_recipients.hpp"
@@ -263,12 +264,12 @@ TEST(FormatJson, FoundMatchesTheDocumentedExampleByteForByte) {
                 kA1 +
                 R"(","port":25,"priority":0,"weight":5}],)"
                 R"("source":"dns","reason":"SRV _onion-mx._tcp.mail1.example.org",)"
-                R"("ttl":600,"authenticated":false})");
+                R"("ttl":600,"authenticated":false,"stale":false,"age":0})");
 }
 
 TEST(FormatJson, MembersAndOrderForEveryStatus) {
-  const std::vector<std::string> want = {"key",    "domain", "status", "routes",
-                                         "source", "reason", "ttl",    "authenticated"};
+  const std::vector<std::string> want = {"key",    "domain", "status",        "routes", "source",
+                                         "reason", "ttl",    "authenticated", "stale",  "age"};
   struct Case {
     onionmx::base::Status status;
     const char* word;
@@ -306,12 +307,29 @@ TEST(FormatJson, RouteMembersInOrderBestFirst) {
   EXPECT_TRUE(j["ttl"].is_number_unsigned());
 }
 
+TEST(FormatJson, StaleCacheAnswerSaysSoAndItsAge) {
+  Answer a = found({route(kA1, 25, 0, 5)});
+  a.source = onionmx::source::CacheSource::kName;
+  a.stale = true;
+  a.age = 4000;
+  a.ttl = 30;
+  const auto j = nlohmann::json::parse(format_json(a));
+  EXPECT_EQ(j["source"], "cache");
+  EXPECT_EQ(j["stale"], true);
+  EXPECT_EQ(j["age"], 4000);
+  const std::string text = format_text(a, AnswerStyle{});
+  EXPECT_NE(text.find("source cache"), std::string::npos) << text;
+  EXPECT_NE(text.find("age 4000"), std::string::npos) << text;
+  EXPECT_NE(text.find("STALE"), std::string::npos) << text;
+}
+
 TEST(FormatJson, TempHasEmptyRoutesAndTheFullReason) {
   const std::string reason = "DNS timeout: " + std::string(300, 'x');
   Answer a = failed(onionmx::base::Status::Temp, reason);
   EXPECT_EQ(format_json(a), R"({"key":"user@example.net","domain":"example.net","status":"temp",)"
                             R"("routes":[],"source":"dns","reason":")" +
-                                reason + R"(","ttl":0,"authenticated":false})");
+                                reason +
+                                R"(","ttl":0,"authenticated":false,"stale":false,"age":0})");
 }
 
 TEST(FormatJson, SourceWords) {
@@ -325,6 +343,7 @@ TEST(FormatJson, SourceWords) {
                  Case{onionmx::source::LocalDomainSource::kName, "local"},
                  Case{onionmx::source::OnionAddressSource::kName, "onion-address"},
                  Case{onionmx::source::DnsSource::kName, "dns"},
+                 Case{onionmx::source::CacheSource::kName, "cache"},
                  Case{onionmx::record::kOriginPolicy, "policy"}}) {
     Answer a;
     a.status = onionmx::base::Status::NotFound;
@@ -338,7 +357,8 @@ TEST(FormatJson, ExplainOnlyWhenNonEmptyAndLast) {
   EXPECT_EQ(format_json(a).find("explain"), std::string::npos);
   a.explain = {"key: domain example.net", "local: example.net is not a local domain"};
   const std::string out = format_json(a);
-  const std::string tail = R"("authenticated":false,"explain":["key: domain example.net",)"
+  const std::string tail = R"("authenticated":false,"stale":false,"age":0,)"
+                           R"("explain":["key: domain example.net",)"
                            R"("local: example.net is not a local domain"]})";
   ASSERT_GE(out.size(), tail.size());
   EXPECT_EQ(out.substr(out.size() - tail.size()), tail);

@@ -109,6 +109,20 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.answer.transport, "smtptor");
   EXPECT_FALSE(c.answer.multi_nexthop);
   EXPECT_EQ(c.answer.opensmtpd_scheme, "smtp+notls");
+  const auto& k = c.cache;
+  EXPECT_EQ(k.size, 10000u);
+  EXPECT_TRUE(k.file.empty());
+  EXPECT_EQ(k.min_ttl, 60u);
+  EXPECT_EQ(k.max_ttl, 86400u);
+  EXPECT_EQ(k.min_negative_ttl, 30u);
+  EXPECT_EQ(k.max_negative_ttl, 3600u);
+  EXPECT_EQ(k.stale_max, 86400u);
+  EXPECT_EQ(k.stale_ttl, 30u);
+  EXPECT_EQ(k.stale_recheck, 30u);
+  EXPECT_TRUE(k.prefetch);
+  EXPECT_EQ(k.prefetch_percent, 10u);
+  EXPECT_EQ(k.prefetch_rate, 20u);
+  EXPECT_EQ(k.save_interval, 300u);
 }
 
 // ------------------------------------------------------------- defaults
@@ -245,6 +259,42 @@ TEST(ConfigKeys, TimeoutIsRoundedToMilliseconds) {
 }
 
 // --------------------------------------------------- unknown names: errors
+
+TEST(ConfigKeys, CacheSection) {
+  auto c = parse_ok(
+      "[cache]\nsize = 0\nfile = \"c.json\"\nmin_ttl = 5\nmax_ttl = 50\n"
+      "min_negative_ttl = 1\nmax_negative_ttl = 2\nstale_max = 7\nstale_ttl = 3\n"
+      "stale_recheck = 4\nprefetch = false\nprefetch_percent = 20\nprefetch_rate = 0\n"
+      "save_interval = 9\n");
+  const auto& k = c.cache;
+  EXPECT_FALSE(k.enabled());
+  EXPECT_EQ(k.file, "c.json");
+  EXPECT_EQ(k.min_ttl, 5u);
+  EXPECT_EQ(k.max_ttl, 50u);
+  EXPECT_EQ(k.min_negative_ttl, 1u);
+  EXPECT_EQ(k.max_negative_ttl, 2u);
+  EXPECT_EQ(k.stale_max, 7u);
+  EXPECT_EQ(k.stale_ttl, 3u);
+  EXPECT_EQ(k.stale_recheck, 4u);
+  EXPECT_FALSE(k.prefetch);
+  EXPECT_EQ(k.prefetch_percent, 20u);
+  EXPECT_EQ(k.prefetch_rate, 0u);
+  EXPECT_EQ(k.save_interval, 9u);
+}
+
+TEST(ConfigErrors, CacheLimits) {
+  EXPECT_TRUE(RefusedAt("[cache]\nmin_ttl = 100\nmax_ttl = 10\n", 2, "cache.min_ttl",
+                        "must not exceed cache.max_ttl"));
+  EXPECT_TRUE(RefusedAt("[cache]\nmin_negative_ttl = 100\nmax_negative_ttl = 10\n", 2,
+                        "cache.min_negative_ttl", "must not exceed"));
+  EXPECT_TRUE(RefusedAt("[cache]\nsize = -1\n", 2, "cache.size", "between"));
+  EXPECT_TRUE(RefusedAt("[cache]\nmax_ttl = 604801\n", 2, "cache.max_ttl", "between"));
+  EXPECT_TRUE(RefusedAt("[cache]\nprefetch_percent = 0\n", 2, "cache.prefetch_percent", "between"));
+  EXPECT_TRUE(RefusedAt("[cache]\nstale_ttl = 0\n", 2, "cache.stale_ttl", "between"));
+  EXPECT_TRUE(RefusedAt("[cache]\nsave_interval = 0\n", 2, "cache.save_interval", "between"));
+  EXPECT_TRUE(RefusedAt("[cache]\nprefetch = 1\n", 2, "cache.prefetch", "true or false"));
+  EXPECT_TRUE(RefusedAt("[cache]\nstale = 1\n", 2, "cache.stale", "unknown key"));
+}
 
 TEST(ConfigErrors, UnknownSection) {
   EXPECT_TRUE(RefusedAt("[resolver]\norder = [\"dns\"]\n\n[dsn]\nservers = []\n", 4, "dsn",

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <iostream>
 #include <onionmx/onionmx.hpp>
 #include <optional>
@@ -79,6 +80,11 @@ struct Args {
   std::string map;
   std::vector<std::string> trusted_keys;
   std::string state_dir;
+  std::string cache_file;
+  long cache_size = -1;
+  bool no_cache = false;
+  bool cache_dump = false;
+  std::vector<std::string> cache_purge;
   std::vector<std::string> keys;
 };
 
@@ -104,6 +110,16 @@ void define(CLI::App& app, Args& a) {
   app.add_option("--state-dir", a.state_dir,
                  "Directory of the map's rollback state (default /var/lib/onionmx)")
       ->allow_extra_args(false);
+  app.add_option("--cache-file", a.cache_file,
+                 "Persistent cache file, read at start and saved at exit (docs/cache.md)")
+      ->allow_extra_args(false);
+  app.add_option("--cache-size", a.cache_size, "Cache entries (0 turns the cache off)")
+      ->check(CLI::Range(0L, 100000000L));
+  app.add_flag("--no-cache", a.no_cache, "No cache: every lookup asks DNS");
+  app.add_flag("--cache-dump", a.cache_dump, "Print the cache file's entries as JSON lines");
+  app.add_option("--cache-purge", a.cache_purge,
+                 "Drop DOMAIN's entry from the cache file, repeatable")
+      ->allow_extra_args(false);
   app.add_flag("--explain", a.explain, "Show the decision path of every answer");
   app.add_flag("--demo", a.demo, "Answer a built-in set of example keys (no network, no config)");
   app.add_flag("--version", a.version, "Print the version and exit");
@@ -120,7 +136,11 @@ std::string options_from(Args& a, onionmx::Options& opts) {
     opts.config_text = kDemoConfig;
     a.keys = kDemoKeys;
   } else {
-    if (a.keys.empty()) return "no keys given (try --help, or --demo)";
+    const bool cache_job = a.cache_dump || !a.cache_purge.empty();
+    if (cache_job && !a.keys.empty()) return "--cache-dump and --cache-purge take no keys";
+    if (a.cache_dump && !a.cache_purge.empty())
+      return "--cache-dump and --cache-purge go in separate runs";
+    if (!cache_job && a.keys.empty()) return "no keys given (try --help, or --demo)";
     opts.config_path = a.config.empty() ? kDefaultConfig : a.config;
     opts.config_optional = a.config.empty();
   }
@@ -133,6 +153,13 @@ std::string options_from(Args& a, onionmx::Options& opts) {
   opts.map_path = a.map;
   if (!a.trusted_keys.empty()) opts.trusted_keys = a.trusted_keys;
   opts.state_dir = a.state_dir;
+  if (a.no_cache && a.cache_size > 0) return "--no-cache contradicts --cache-size";
+  if (a.no_cache) opts.cache_size = 0;
+  if (a.cache_size >= 0) opts.cache_size = static_cast<std::size_t>(a.cache_size);
+  // A relative path on the command line is the shell's: from the current
+  // directory, not the state directory (which a configured one uses).
+  if (!a.cache_file.empty())
+    opts.cache_file = std::filesystem::absolute(a.cache_file).lexically_normal().string();
   if (a.dnssec == "off") opts.dnssec = onionmx::Dnssec::Off;
   if (a.dnssec == "prefer") opts.dnssec = onionmx::Dnssec::Prefer;
   if (a.dnssec == "require") opts.dnssec = onionmx::Dnssec::Require;
@@ -253,6 +280,30 @@ int resolve_all(onionmx::Context& ctx, KeySource& keys, OrderedPrinter& out) {
   return out.exit_code();
 }
 
+// --cache-dump and --cache-purge: work on the cache file, look nothing up.
+int cache_job(onionmx::Context& ctx, const Args& a) {
+  if (a.cache_dump) {
+    for (const auto& line : ctx.cache_dump()) std::printf("%s\n", line.c_str());
+    return kExitFound;
+  }
+  int rc = kExitFound;
+  for (const auto& d : a.cache_purge) {
+    const int r = ctx.cache_purge(d);
+    if (r == ONIONMX_ENOTFOUND) {
+      std::fprintf(stderr, "onionmx-lookup: %s: not in the cache\n", d.c_str());
+      rc = std::max(rc, kExitNotFound);
+    } else if (r != ONIONMX_OK) {
+      std::fprintf(stderr, "onionmx-lookup: %s: %s\n", d.c_str(), ctx.last_error().c_str());
+      return kExitPermOrUsage;
+    }
+  }
+  if (const int r = ctx.cache_save(); r != ONIONMX_OK) {
+    std::fprintf(stderr, "onionmx-lookup: cache not saved: %s\n", ctx.last_error().c_str());
+    return kExitPermOrUsage;
+  }
+  return rc;
+}
+
 }  // namespace
 
 namespace {
@@ -283,6 +334,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "onionmx-lookup: %s\n", e.what());
     return kExitPermOrUsage;
   }
+  if (args.cache_dump || !args.cache_purge.empty()) return cache_job(*ctx, args);
   KeySource keys(args.keys);
   OrderedPrinter out(format_of(args.format), args.explain);
   const int rc = resolve_all(*ctx, keys, out);
