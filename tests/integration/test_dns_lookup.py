@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -409,6 +410,24 @@ class DnsLookupTest(LookupCase):
         after = H.knot.query_counts()
         self.assertEqual(after["udp"] - before["udp"], 0, "--tcp must not use UDP")
         self.assertGreaterEqual(after["tcp"] - before["tcp"], 2)
+
+    def test_no_tcp_overrides_dns_tcp_true_in_the_config_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            conf = os.path.join(d, "onionmx.toml")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write("[dns]\ntcp = true\n")
+            before = H.knot.query_counts()
+            self.assert_found("mail1", extra=["--config", conf])
+            mid = H.knot.query_counts()
+            self.assertEqual(mid["udp"] - before["udp"], 0, "control: the file says TCP only")
+            self.assertGreaterEqual(mid["tcp"] - before["tcp"], 1)
+            self.assert_found("mail1", extra=["--config", conf, "--no-tcp"])
+            after = H.knot.query_counts()
+            self.assertEqual(after["tcp"] - mid["tcp"], 0, "--no-tcp: mail1's answer fits UDP")
+            self.assertGreaterEqual(after["udp"] - mid["udp"], 1)
+            res = run_cli(["--server", self.server(), "--config", conf, "--tcp", "--no-tcp",
+                           "mail1.onionmx.test"])
+            self.assertEqual(res.rc, EXIT_PERM, res)
 
     def test_subdomain_target_kept(self):
         o, res = self.assert_found("subdom")
