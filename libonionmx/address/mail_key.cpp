@@ -18,6 +18,9 @@ MailKey unusable(std::string reason) {
 
 MailKey parse_mail_key(std::string_view key) {
   if (key.empty()) return unusable("empty key");
+  // A C string (the C ABI, Postfix's table keys) ends at the first NUL, so
+  // a key with one could be read as its prefix elsewhere: never routed.
+  if (key.find('\0') != std::string_view::npos) return unusable("key contains a NUL byte");
   if (key.size() > kMaxKeyLength) return unusable("key longer than 1024 bytes");
   if (key == "*") {
     MailKey k;

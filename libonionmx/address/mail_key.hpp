@@ -4,8 +4,8 @@
 // (transport(5), socketmap_table(5)); OpenSMTPD and Exim send a domain.  The domain is
 // the text after the last '@' (the whole key if there is none), ASCII
 // lower-cased, with one trailing dot stripped.  Keys that cannot name a
-// routable domain ("*", "[ip]" literals, empty, syntactically invalid,
-// non-ASCII) are classified so the caller answers "not found" without any
+// routable domain ("*", "[ip]" literals, empty, containing NUL,
+// syntactically invalid, non-ASCII) are classified so the caller answers "not found" without any
 // lookup.
 #pragma once
 
@@ -18,7 +18,7 @@ enum class KeyKind {
   Domain,          // `domain` holds a syntactically valid ASCII domain
   Wildcard,        // "*": Postfix probes it; must be NOTFOUND, never TEMP
   AddressLiteral,  // "[192.0.2.1]", "[IPv6:...]"
-  Unusable,        // empty, bad syntax, non-ASCII: `reason` says why
+  Unusable,        // empty, NUL, bad syntax, non-ASCII: `reason` says why
 };
 
 struct MailKey {

@@ -458,6 +458,21 @@ class DnsLookupTest(LookupCase):
                 res = self.lookup(f"bob@{label}.onion", fmt="postfix")
                 self.assertRegex(res.out, r"^PERM \S.*\n$", res)
 
+    def test_stdin_line_with_a_nul_byte_is_refused_whole_without_dns(self):
+        before = H.knot.query_counts()
+        res = run_cli(["--format", "json", "--server", self.server(), "--timeout",
+                       DEFAULT_TIMEOUT, "-"], stdin="a\0b.example\nmail1.onionmx.test\n")
+        mid = H.knot.query_counts()
+        o, control = self.objects(res, 2)
+        self.assertEqual(o["key"], "a\0b.example", res)
+        self.assertEqual(o["status"], "notfound", res)
+        self.assertEqual(o["source"], "none", res)
+        self.assertEqual(o["reason"], "no routable domain in key: key contains a NUL byte", res)
+        self.assertEqual(control["status"], "found", res)
+        # Only the control key reached the server: not "a", not "b.example".
+        self.assertEqual(mid["query"] - before["query"], 1, res)
+        self.assertEqual(res.rc, EXIT_NOTFOUND, res)
+
     def test_stdin_batch_keeps_input_order(self):
         cases = {  # key -> expected status
             "big.onionmx.test": "found",          # slow one (TCP retry) first

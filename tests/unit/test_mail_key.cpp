@@ -167,6 +167,19 @@ TEST(MailKey, DomainsWithBadLabelsAreUnusable) {
   EXPECT_EQ(k.kind, KeyKind::Unusable);
 }
 
+// A C string would end at the NUL ("a", "user@example.org"): the whole key
+// is refused instead, with that reason, wherever the NUL is.
+TEST(MailKey, KeyWithANulByteIsRefusedWithThatReason) {
+  using namespace std::string_view_literals;
+  for (std::string_view key : {"a\0b.example"sv, "user@example.org\0"sv, "\0"sv,
+                               "user\0x@example.org"sv, "u@exa\0mple.org"sv}) {
+    const MailKey k = parse_mail_key(key);
+    EXPECT_EQ(k.kind, KeyKind::Unusable) << key.size();
+    EXPECT_EQ(k.reason, "key contains a NUL byte") << key.size();
+    EXPECT_TRUE(k.domain.empty());
+  }
+}
+
 TEST(MailKey, UpperCaseOnionRecipientIsFoldedToTheOnionDomain) {
   EXPECT_TRUE(
       IsDomain(std::string("Postmaster@") + kV1Upper + ".ONION", std::string(kV1) + ".onion"));
