@@ -458,6 +458,21 @@ class DnsLookupTest(LookupCase):
                 res = self.lookup(f"bob@{label}.onion", fmt="postfix")
                 self.assertRegex(res.out, r"^PERM \S.*\n$", res)
 
+    def test_u_label_keys_are_looked_up_as_their_a_label(self):
+        a_label = "xn--bcher-kva." + H.zone.origin
+        for key in ("user@b\u00fccher." + H.zone.origin, "B\u00dcCHER." + H.zone.origin + "."):
+            with self.subTest(key=key):
+                o, res = self.one(key, expect_rc=EXIT_FOUND)
+                self.assertEqual(o["status"], "found", res)
+                self.assertEqual(o["domain"], a_label, res)
+                self.assertEqual(self.route_set(o), dh.expected_routes(H.zone, "xn--bcher-kva"),
+                                 res)
+        before = H.knot.query_counts()
+        o, res = self.one("user@\u2488x." + H.zone.origin, expect_rc=EXIT_NOTFOUND)
+        self.assertEqual(o["source"], "none", res)
+        self.assertIn("IDNA", o["reason"], res)
+        self.assertEqual(H.knot.query_counts(), before, "an invalid IDN is not looked up")
+
     def test_stdin_line_with_a_nul_byte_is_refused_whole_without_dns(self):
         before = H.knot.query_counts()
         res = run_cli(["--format", "json", "--server", self.server(), "--timeout",
