@@ -391,6 +391,24 @@ ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_onion_validate(const char *name, ch
  */
 ONIONMX_EXPORT int onionmx_onion_encode(char *out, size_t outlen, const unsigned char *pubkey);
 
+/* ---- since 0.3: keys with a length ---- */
+
+/**
+ * As onionmx_lookup(), with the key given as `key_len` bytes, so that a key
+ * read from a file or socket is never cut at an embedded NUL byte: such a
+ * key is never looked up, its result is not found (ONIONMX_ENOTFOUND) with
+ * the reason "no routable domain in key: key contains a NUL byte"
+ * (docs/onionmx-lookup.md).  since 0.3
+ */
+ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_lookup_len(onionmx_result **out, onionmx_ctx *ctx,
+                                                        const char *key, size_t key_len);
+
+/** As onionmx_lookup_submit(), with the key given as `key_len` bytes (see
+ * onionmx_lookup_len()).  since 0.3 */
+ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_lookup_submit_len(uint64_t *out, onionmx_ctx *ctx,
+                                                               const char *key, size_t key_len,
+                                                               onionmx_lookup_cb cb, void *payload);
+
 #ifdef __cplusplus
 }
 #endif

@@ -188,7 +188,8 @@ class Context {
   // Blocking lookup.
   [[nodiscard]] Lookup lookup(const std::string& key) {
     onionmx_result* r = nullptr;
-    int rc = onionmx_lookup(&r, ctx_.get(), key.c_str());
+    // With the length: a key with a NUL byte is refused, not cut short.
+    int rc = onionmx_lookup_len(&r, ctx_.get(), key.data(), key.size());
     if (rc != ONIONMX_OK) {
       Lookup failed;
       failed.status = rc;
@@ -216,7 +217,8 @@ class Context {
     Call* raw = call.get();
     calls_->live.emplace(raw, std::move(call));
     std::uint64_t got = 0;
-    int rc = onionmx_lookup_submit(&got, ctx_.get(), key.c_str(), &Context::done_trampoline, raw);
+    int rc = onionmx_lookup_submit_len(&got, ctx_.get(), key.data(), key.size(),
+                                       &Context::done_trampoline, raw);
     if (rc != ONIONMX_OK) {
       calls_->live.erase(raw);
       return rc;

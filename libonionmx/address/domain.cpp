@@ -16,7 +16,7 @@ std::string domain_syntax_problem(std::string_view d) {
     if (label.front() == '-' || label.back() == '-') return "label starts or ends with '-'";
     for (std::size_t i = 0; i < label.size(); ++i) {
       const auto c = static_cast<unsigned char>(label[i]);
-      if (c >= 0x80) return "non-ASCII domain (IDNA is not supported; use the A-label)";
+      if (c >= 0x80) return "non-ASCII domain (write the A-label, xn--...)";
       const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
       if (!ok) return "invalid character '" + base::printable(label.substr(i, 1)) + "' in domain";
     }

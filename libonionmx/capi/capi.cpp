@@ -281,6 +281,11 @@ ONIONMX_EXPORT const char* onionmx_ctx_last_error(const onionmx_ctx* ctx) {
 
 ONIONMX_EXPORT int onionmx_lookup_submit(uint64_t* out, onionmx_ctx* ctx, const char* key,
                                          onionmx_lookup_cb cb, void* payload) {
+  return onionmx_lookup_submit_len(out, ctx, key, key ? std::strlen(key) : 0, cb, payload);
+}
+
+ONIONMX_EXPORT int onionmx_lookup_submit_len(uint64_t* out, onionmx_ctx* ctx, const char* key,
+                                             size_t key_len, onionmx_lookup_cb cb, void* payload) {
   if (out) *out = 0;
   if (!ctx) return ONIONMX_EINVAL;
   if (!key || !cb) {
@@ -291,7 +296,7 @@ ONIONMX_EXPORT int onionmx_lookup_submit(uint64_t* out, onionmx_ctx* ctx, const 
     const std::uint64_t id = ctx->next_id++;
     ctx->calls.emplace(id, Call{cb, payload});
     if (out) *out = id;
-    ctx->engine->resolve(key, ctx->explain,
+    ctx->engine->resolve(std::string_view(key, key_len), ctx->explain,
                          [ctx, id](onionmx::record::Answer a, const auto& style) {
                            auto it = ctx->calls.find(id);
                            if (it == ctx->calls.end()) return;  // cancelled
@@ -314,6 +319,11 @@ ONIONMX_EXPORT int onionmx_lookup_cancel(onionmx_ctx* ctx, uint64_t id) {
 }
 
 ONIONMX_EXPORT int onionmx_lookup(onionmx_result** out, onionmx_ctx* ctx, const char* key) {
+  return onionmx_lookup_len(out, ctx, key, key ? std::strlen(key) : 0);
+}
+
+ONIONMX_EXPORT int onionmx_lookup_len(onionmx_result** out, onionmx_ctx* ctx, const char* key,
+                                      size_t key_len) {
   if (!out) return ONIONMX_EINVAL;
   *out = nullptr;
   if (!ctx) return ONIONMX_EINVAL;
@@ -325,10 +335,11 @@ ONIONMX_EXPORT int onionmx_lookup(onionmx_result** out, onionmx_ctx* ctx, const 
   return guard(ctx, [&]() -> int {
     bool done = false;
     onionmx_result* got = nullptr;
-    ctx->engine->resolve(key, ctx->explain, [&](onionmx::record::Answer a, const auto& style) {
-      got = make_result(std::move(a), style);
-      done = true;
-    });
+    ctx->engine->resolve(std::string_view(key, key_len), ctx->explain,
+                         [&](onionmx::record::Answer a, const auto& style) {
+                           got = make_result(std::move(a), style);
+                           done = true;
+                         });
     ctx->loop->run_until([&] { return done; });
     if (!done) {
       set_error(ctx, "lookup did not complete");

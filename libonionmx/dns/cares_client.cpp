@@ -3,6 +3,7 @@
 #include <ares.h>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 
 #include "address/onion_address.hpp"
@@ -13,11 +14,27 @@
 
 namespace onionmx::dns {
 
+// One ares channel with the event-loop state that drives it.
 struct CaresClient::Channel {
+  CaresClient* owner = nullptr;
   ares_channel ch = nullptr;
+  std::unique_ptr<event::Timer> timer;  // ares_timeout() of this channel
+  std::map<int, std::unique_ptr<event::IoWatch>> watches;
+  std::size_t outstanding = 0;  // ares_send calls whose callback has not run yet
+  // Runs the callbacks of what is still outstanding (ARES_EDESTRUCTION) and
+  // reports its sockets closed (sock-state callback) while still whole.
   ~Channel() {
     if (ch) ares_destroy(ch);
   }
+};
+
+// The ares callback's argument: which source, channel and request.  Owned by
+// c-ares between ares_send and the callback, which always runs exactly once
+// (with ARES_EDESTRUCTION at the latest).
+struct CaresClient::Token {
+  CaresClient* self;
+  Channel* channel;  // the channel the query went to
+  std::uint64_t serial;
 };
 
 struct CaresClient::Request {
@@ -34,14 +51,6 @@ struct CaresClient::Request {
 };
 
 namespace {
-
-// The ares callback's argument: which source and which request.  Owned by
-// c-ares between ares_send and the callback, which always runs exactly once
-// (with ARES_EDESTRUCTION at the latest).
-struct Token {
-  CaresClient* self;
-  std::uint64_t serial;
-};
 
 std::string ares_failure(int status, int timeouts, const std::string& servers) {
   switch (status) {
@@ -84,25 +93,39 @@ base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop
                       std::string("ares_library_init: ") + ares_strerror(init_status));
 
   std::unique_ptr<CaresClient> self(new CaresClient(loop, std::move(cfg), std::move(log), clock));
-  self->channel_ = std::make_unique<Channel>();
-  self->ares_timer_ = std::make_unique<event::Timer>(loop, [s = self.get()] {
-    s->clear_retired();
-    ares_process_fd(s->channel_->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    s->arm_timer();
-  });
   self->deadline_timer_ =
       std::make_unique<event::Timer>(loop, [s = self.get()] { s->on_deadline(); });
+  self->reaper_ = std::make_unique<event::Timer>(loop, [s = self.get()] { s->reap(); });
+  auto ch = self->make_channel();
+  if (!ch) return base::fail(ch.error());
+  self->channel_ = std::move(*ch);
+  return self;
+}
 
-  const auto& c = self->cfg_;
+// A channel with the configured settings; called again, with the same
+// settings, to replace one that lost EDNS.
+base::Result<std::unique_ptr<CaresClient::Channel>> CaresClient::make_channel() {
+  auto channel = std::make_unique<Channel>();
+  channel->timer = std::make_unique<event::Timer>(loop_, [this, c = channel.get()] {
+    clear_retired();
+    ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    arm_timer(*c);
+  });
+
+  const auto& c = cfg_;
   // c-ares doubles the per-try timeout on each round: t + 2t + 4t ... so
   // the per-try value is derived from the lookup's total budget.
   const long rounds = (1L << std::clamp(c.tries, 1, 10)) - 1;
   ares_options o{};
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  // The sock-state callback is per channel: each channel's sockets are
+  // watched, and processed, on their own channel.
+  channel->owner = this;
   o.sock_state_cb = [](void* data, ares_socket_t fd, int r, int w) {
-    static_cast<CaresClient*>(data)->on_sock_state(static_cast<int>(fd), r != 0, w != 0);
+    auto* ch = static_cast<Channel*>(data);
+    ch->owner->on_sock_state(*ch, static_cast<int>(fd), r != 0, w != 0);
   };
-  o.sock_state_cb_data = self.get();
+  o.sock_state_cb_data = channel.get();
   // ARES_FLAG_EDNS + ednspsz: without them c-ares 1.18 reads at most 512
   // bytes over UDP and retries every larger answer over TCP, although our
   // queries offer 1232.  (Our queries carry their own OPT RR.)
@@ -117,18 +140,18 @@ base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop
   o.qcache_max_ttl = 0;
   mask |= ARES_OPT_QUERY_CACHE;
 #endif
-  int rc = ares_init_options(&self->channel_->ch, &o, mask);
+  int rc = ares_init_options(&channel->ch, &o, mask);
   if (rc != ARES_SUCCESS)
     return base::fail(base::Status::Internal,
                       std::string("ares_init_options: ") + ares_strerror(rc));
   if (!c.servers.empty()) {
     std::string csv = join(c.servers);
-    rc = ares_set_servers_ports_csv(self->channel_->ch, csv.c_str());
+    rc = ares_set_servers_ports_csv(channel->ch, csv.c_str());
     if (rc != ARES_SUCCESS)
       return base::fail(base::Status::Inval,
                         "invalid DNS server list \"" + csv + "\": " + ares_strerror(rc));
   }
-  return self;
+  return channel;
 }
 
 CaresClient::~CaresClient() {
@@ -141,10 +164,10 @@ CaresClient::~CaresClient() {
     fail_temp(serial, kShutdownReason);
   }
   channel_.reset();
+  draining_.clear();
   // Lookups whose deadline fired are already gone; any left (none expected)
   // are failed so that no caller waits forever.
   while (!requests_.empty()) fail_temp(requests_.begin()->first, kShutdownReason);
-  watches_.clear();
   clear_retired();
 }
 
@@ -235,30 +258,48 @@ void CaresClient::send_query(Request& r) {
   if (r.query.explain)
     r.explain.push_back("dns: query " + r.qname + " IN SRV (dnssec=" +
                         std::string(dnssec_name(cfg_.dnssec)) + (cfg_.tcp ? ", tcp" : "") + ")");
-  auto token = std::make_unique<Token>(Token{this, r.serial});
+  // The callback may replace channel_ (and it may run before ares_send
+  // returns); `ch` stays alive until it has drained, reap() runs later.
+  Channel& ch = *channel_;
+  auto token = std::make_unique<Token>(Token{this, &ch, r.serial});
+  ++ch.outstanding;
   // 1.18.1 ares_send keeps the caller's ID (docs/dns-discovery.md); the callback may
   // run before ares_send returns, so `r` must not be touched afterwards.
   ares_send(
-      channel_->ch, q->data(), static_cast<int>(q->size()),
+      ch.ch, q->data(), static_cast<int>(q->size()),
       [](void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
         std::unique_ptr<Token> t(static_cast<Token*>(arg));
-        t->self->on_answer(t->serial, status, timeouts, abuf, alen);
+        Channel& c = *t->channel;
+        if (--c.outstanding == 0 && &c != t->self->channel_.get() && !t->self->shutting_down_)
+          t->self->reaper_->arm(std::chrono::microseconds(0));
+        t->self->on_answer(c, t->serial, status, timeouts, abuf, alen);
       },
       token.release());
-  arm_timer();
+  arm_timer(ch);
 }
 
-void CaresClient::on_answer(std::uint64_t serial, int status, int timeouts,
+void CaresClient::on_answer(Channel& ch, std::uint64_t serial, int status, int timeouts,
                             const unsigned char* abuf, int alen) {
+  const bool answered = status == ARES_SUCCESS && abuf != nullptr && alen > 0;
+  base::Result<Message> msg = base::fail(base::Status::Temp, "no answer");
+  if (answered)
+    msg = parse_message(std::span<const std::uint8_t>(abuf, static_cast<std::size_t>(alen)));
+  // c-ares clears ARES_FLAG_EDNS only on a FORMERR without OPT, and then
+  // resends that query without its OPT RR; the outcome of that resend has
+  // no OPT RR (RFC 6891 §7) or is no answer at all.  Only then is the
+  // channel's flag looked at, so answers with OPT cost nothing extra.
+  if (!msg || std::none_of(msg->additional.begin(), msg->additional.end(),
+                           [](const ResourceRecord& rr) { return rr.type == kTypeOpt; }))
+    check_edns(ch);
+
   auto it = requests_.find(serial);
   if (it == requests_.end()) return;  // deadline already answered it
   Request& r = *it->second;
-  if (status != ARES_SUCCESS || abuf == nullptr || alen <= 0) {
+  if (!answered) {
     fail_temp(serial, ares_failure(status == ARES_SUCCESS ? ARES_EBADRESP : status, timeouts,
                                    join(cfg_.servers)));
     return;
   }
-  auto msg = parse_message(std::span<const std::uint8_t>(abuf, static_cast<std::size_t>(alen)));
   if (!msg) return fail_temp(serial, "malformed DNS answer: " + msg.error().detail);
   if (msg->id != r.id) return fail_temp(serial, "mismatched DNS answer: wrong ID");
   SrvAnswer ans = interpret_srv_answer(*msg, r.qname);
@@ -367,34 +408,69 @@ void CaresClient::finish(std::uint64_t serial, record::RecordSet set) {
   r->done(std::move(set));
 }
 
-void CaresClient::on_sock_state(int fd, bool readable, bool writable) {
-  if (auto it = watches_.find(fd); it != watches_.end()) {
+// c-ares 1.18 turns EDNS off for the channel's whole life after one
+// FORMERR without OPT (ares_process.c, process_answer), so every later UDP
+// answer over 512 bytes is fetched again over TCP.  Its only getter for the
+// flags is ares_save_options.  A fresh channel with the same settings takes
+// the new queries; the old one finishes what it has in flight.
+void CaresClient::check_edns(Channel& ch) {
+  if (&ch != channel_.get() || shutting_down_) return;
+  ares_options o{};
+  int mask = 0;
+  if (ares_save_options(ch.ch, &o, &mask) != ARES_SUCCESS) return;
+  const bool edns = (o.flags & ARES_FLAG_EDNS) != 0;
+  ares_destroy_options(&o);
+  if (edns) return;
+  auto fresh = make_channel();
+  if (!fresh) {
+    // Still usable: large answers come over TCP.  Tried again at the next check.
+    log(base::LogLevel::Warning,
+        "c-ares disabled EDNS after a FORMERR without OPT; no new DNS channel: " +
+            fresh.error().detail);
+    return;
+  }
+  log(base::LogLevel::Info,
+      "c-ares disabled EDNS after a FORMERR without OPT; later lookups use a new DNS channel");
+  draining_.push_back(std::move(channel_));
+  channel_ = std::move(*fresh);
+  // Freed from the loop: this may run inside the old channel's callback.
+  reaper_->arm(std::chrono::microseconds(0));
+}
+
+void CaresClient::reap() {
+  clear_retired();
+  std::erase_if(draining_, [](const std::unique_ptr<Channel>& c) { return c->outstanding == 0; });
+}
+
+void CaresClient::on_sock_state(Channel& ch, int fd, bool readable, bool writable) {
+  if (auto it = ch.watches.find(fd); it != ch.watches.end()) {
     it->second->stop();
     retired_.push_back(std::move(it->second));
-    watches_.erase(it);
+    ch.watches.erase(it);
   }
   if (readable || writable) {
-    watches_[fd] = std::make_unique<event::IoWatch>(
-        loop_, fd, readable, writable, [this, fd](bool r, bool w) { on_io(fd, r, w); });
+    ch.watches[fd] = std::make_unique<event::IoWatch>(
+        loop_, fd, readable, writable,
+        [this, c = &ch, fd](bool r, bool w) { on_io(*c, fd, r, w); });
   }
 }
 
 void CaresClient::clear_retired() { retired_.clear(); }
 
-void CaresClient::on_io(int fd, bool readable, bool writable) {
+void CaresClient::on_io(Channel& ch, int fd, bool readable, bool writable) {
   clear_retired();
-  ares_process_fd(channel_->ch, readable ? fd : ARES_SOCKET_BAD, writable ? fd : ARES_SOCKET_BAD);
-  arm_timer();
+  ares_process_fd(ch.ch, readable ? fd : ARES_SOCKET_BAD, writable ? fd : ARES_SOCKET_BAD);
+  arm_timer(ch);
 }
 
-void CaresClient::arm_timer() {
-  if (!channel_ || !channel_->ch) return;
+void CaresClient::arm_timer(Channel& ch) {
+  if (!ch.ch) return;
   timeval tv{};
-  timeval* tvp = ares_timeout(channel_->ch, nullptr, &tv);
+  timeval* tvp = ares_timeout(ch.ch, nullptr, &tv);
   if (tvp)
-    ares_timer_->arm(std::chrono::seconds(tvp->tv_sec) + std::chrono::microseconds(tvp->tv_usec));
+    ch.timer->arm(std::chrono::seconds(tvp->tv_sec) + std::chrono::microseconds(tvp->tv_usec));
   else
-    ares_timer_->disarm();
+    ch.timer->disarm();
 }
 
 }  // namespace onionmx::dns

@@ -8,6 +8,9 @@
 // answers over TCP by itself.  Sockets and timeouts are driven by the event
 // loop (sock-state callback + one timer), so many lookups are in flight at
 // once; each also has its own deadline, the configured time budget.
+// A FORMERR without OPT makes c-ares 1.18 turn EDNS off for the channel's
+// life (docs/dns-discovery.md): the client then starts a fresh channel for
+// later lookups and frees the old one, from the loop, once it has drained.
 // Outcomes are exact: NXDOMAIN/NODATA/"."/no valid target -> NotFound;
 // SERVFAIL, REFUSED, timeout, unreachable server, malformed or mismatched
 // answer -> Temp.  The answer is a record set (record/record_set.hpp): the
@@ -17,7 +20,6 @@
 #include <array>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -53,12 +55,16 @@ class CaresClient final : public source::SrvLookup {
  private:
   struct Request;
   struct Channel;
+  struct Token;
   CaresClient(event::Loop& loop, DnsConfig cfg, base::LogSink log, const base::Clock& clock);
 
+  [[nodiscard]] base::Result<std::unique_ptr<Channel>> make_channel();
   void start(std::uint64_t serial);
   void send_query(Request& r);
-  void on_answer(std::uint64_t serial, int status, int timeouts, const unsigned char* abuf,
-                 int alen);
+  void on_answer(Channel& ch, std::uint64_t serial, int status, int timeouts,
+                 const unsigned char* abuf, int alen);
+  void check_edns(Channel& ch);
+  void reap();
   void on_records(Request& r, SrvAnswer& ans);
   void on_no_records(Request& r, const SrvAnswer& ans);
   void on_deadline();
@@ -66,18 +72,20 @@ class CaresClient final : public source::SrvLookup {
   void finish(std::uint64_t serial, record::RecordSet set);
   void fail_temp(std::uint64_t serial, std::string reason);
   void clear_retired();
-  void on_io(int fd, bool readable, bool writable);
-  void on_sock_state(int fd, bool readable, bool writable);
-  void arm_timer();
+  void on_io(Channel& ch, int fd, bool readable, bool writable);
+  void on_sock_state(Channel& ch, int fd, bool readable, bool writable);
+  void arm_timer(Channel& ch);
   void log(base::LogLevel level, const std::string& msg) const;
 
   event::Loop& loop_;
   DnsConfig cfg_;
   base::LogSink log_;
   const base::Clock& clock_;
-  std::unique_ptr<Channel> channel_;
-  std::unique_ptr<event::Timer> ares_timer_;
-  std::map<int, std::unique_ptr<event::IoWatch>> watches_;
+  std::unique_ptr<Channel> channel_;  // where new queries go
+  // Replaced channels with queries still in c-ares; freed by reaper_ (from
+  // the loop, never inside their own callbacks) once they have none.
+  std::vector<std::unique_ptr<Channel>> draining_;
+  std::unique_ptr<event::Timer> reaper_;
   // Watches are freed at the next top-level callback, never inside their own.
   std::vector<std::unique_ptr<event::IoWatch>> retired_;
   // Every lookup has the same budget, so deadlines expire in start order:

@@ -267,6 +267,30 @@ TEST(CApiLookups, SubmitRefusesNullKeyOrCallback) {
   EXPECT_NE(std::string(onionmx_ctx_last_error(c.p)).find("NULL"), std::string::npos);
 }
 
+// A key read from a file or socket can hold a NUL byte; with its length the
+// whole key is judged, never the part before the NUL ("a", which would go to
+// DNS: the answer would not come inside submit).
+TEST(CApiLookups, AKeyWithANulByteIsRefusedWholeNeverCutShort) {
+  onionmx_options o = ONIONMX_OPTIONS_INIT;
+  Ctx c(o);
+  ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+  const std::string key("a\0b.example", 11);
+  const std::string reason = "no routable domain in key: key contains a NUL byte";
+  Collected got;
+  ASSERT_EQ(onionmx_lookup_submit_len(nullptr, c.p, key.data(), key.size(), collect, &got),
+            ONIONMX_OK);
+  EXPECT_EQ(got.calls, 1) << "answered inside submit: nothing was looked up";
+  EXPECT_EQ(got.status, ONIONMX_ENOTFOUND);
+  EXPECT_EQ(got.outcome, ONIONMX_NOTFOUND);
+  EXPECT_EQ(got.reason, reason);
+  onionmx_result* r = nullptr;
+  ASSERT_EQ(onionmx_lookup_len(&r, c.p, key.data(), key.size()), ONIONMX_OK);
+  EXPECT_EQ(onionmx_result_status(r), ONIONMX_ENOTFOUND);
+  EXPECT_EQ(std::string(onionmx_result_reason(r)), reason);
+  onionmx_result_free(r);
+  EXPECT_EQ(onionmx_lookup_submit_len(nullptr, c.p, nullptr, 3, collect, &got), ONIONMX_EINVAL);
+}
+
 TEST(CApiLookups, CancelledLookupNeverCallsBackOthersDo) {
   SilentServer dns;
   Ctx c(silent_options(dns));

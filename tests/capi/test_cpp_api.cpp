@@ -71,6 +71,20 @@ TEST(CppApi, ImmediateAnswersHaveNoIdAndAMovedContextKeepsItsCalls) {
   EXPECT_EQ(temp, 1);
 }
 
+TEST(CppApi, StringKeysKeepTheirLengthSoANulByteIsRefusedNotCutShort) {
+  Silent dns;  // "a", the part before the NUL, would wait for it: Temp
+  onionmx::Context ctx({.servers = dns.address, .timeout_ms = 300});
+  const std::string key("a\0b.example", 11);
+  const std::string reason = "no routable domain in key: key contains a NUL byte";
+  onionmx::Lookup r = ctx.lookup(key);
+  EXPECT_EQ(r.outcome, onionmx::Outcome::NotFound) << r.reason;
+  EXPECT_EQ(r.reason, reason);
+  onionmx::Lookup got;
+  ASSERT_EQ(ctx.lookup_async(key, [&](onionmx::Lookup l) { got = std::move(l); }), ONIONMX_OK);
+  EXPECT_EQ(got.outcome, onionmx::Outcome::NotFound) << "answered at once: " << got.reason;
+  EXPECT_EQ(got.reason, reason);
+}
+
 TEST(CppApi, WatchOptionAndReload) {
   Silent dns;
   int announced = 0;

@@ -527,6 +527,7 @@ def scenario_zone(origin, outalias_target=None, with_big=True):
         z.add_cname(p + "outalias", outalias_target)
     z.add(p + "nodata", "A", "127.0.0.1")
     z.add_srv(p + "subdom", 0, 0, 25, "smtp." + V1 + ".")
+    z.add_srv(p + "xn--bcher-kva", 0, 5, 25, V2 + ".")  # bücher: U-label keys (IDNA)
     if with_big:
         for i, onion in enumerate(random_onions(BIG_COUNT)):
             z.add_srv(p + "big", 0, 1 + i % 7, 25, onion + ".")

@@ -8,6 +8,7 @@
 // send the mail over the clearnet).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -691,6 +692,12 @@ Reply eight_routes(const DnsQuery& q) {
   return r;
 }
 
+// FORMERR without OPT (a server without EDNS) for old.example only.
+Reply formerr_for_old_else_eight_routes(const DnsQuery& q) {
+  if (q.qname == srv_name("old.example")) return Reply::with_rcode(dns::kRcodeFormErr);
+  return eight_routes(q);
+}
+
 // The query offers a 1232-byte EDNS buffer, so a complete UDP answer of
 // that size needs no TCP retry (c-ares 1.18.1 takes any UDP answer over 512
 // bytes for a truncated one unless the channel itself is set up for EDNS).
@@ -716,10 +723,7 @@ TEST_F(DnsFaults, LargeUdpAnswersAfterAFormerrWithoutOpt) {
   // without EDNS and clear ARES_FLAG_EDNS for the whole channel (dns.md
   // §6.4).  The lookup that got the FORMERR must still be Temp, and later
   // large answers must still be found.
-  FakeDnsServer server([](const DnsQuery& q) {
-    if (q.qname == srv_name("old.example")) return Reply::with_rcode(dns::kRcodeFormErr);
-    return eight_routes(q);
-  });
+  FakeDnsServer server(formerr_for_old_else_eight_routes);
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
   Answer a = lookup(*src, "old.example");
@@ -735,23 +739,49 @@ TEST_F(DnsFaults, LargeUdpAnswersAfterAFormerrWithoutOpt) {
   EXPECT_TRUE(qs.back().edns) << "onionmx's own OPT RR is still sent";
 }
 
-// Library issue (reported with this suite): after that one FORMERR the
-// channel stays without ARES_FLAG_EDNS for its lifetime, so every later UDP
-// answer over 512 bytes is fetched again over TCP, and fails outright from
-// a server without TCP.  A single forged FORMERR is enough.  Known c-ares
-// 1.18.1 limitation, left open (see the issue note); enable once
-// fixed (e.g. by replacing the channel after a FORMERR).
-TEST_F(DnsFaults, DISABLED_AFormerrDoesNotDisableEdnsForLaterLookups) {
-  FakeDnsServer server([](const DnsQuery& q) {
-    if (q.qname == srv_name("old.example")) return Reply::with_rcode(dns::kRcodeFormErr);
-    return eight_routes(q);
-  });
+// c-ares 1.18.1 keeps the channel without ARES_FLAG_EDNS for its lifetime
+// after that one FORMERR (a single forged one is enough), so every later UDP
+// answer over 512 bytes would be fetched again over TCP, and fail outright
+// from a server without TCP.  The client replaces the channel instead
+// (cares_client.hpp): later lookups take the 1232-byte UDP answer.
+TEST_F(DnsFaults, AFormerrDoesNotDisableEdnsForLaterLookups) {
+  FakeDnsServer server(formerr_for_old_else_eight_routes);
   auto src = make_source(config_for(server));
   ASSERT_TRUE(src);
-  lookup(*src, "old.example");
+  EXPECT_STATUS(lookup(*src, "old.example"), onionmx::base::Status::Temp);
+  for (const char* d : {"big.example", "big2.example"}) {
+    const int tcp_before = server.tcp_queries();
+    Answer a = lookup(*src, d);
+    EXPECT_STATUS(a, onionmx::base::Status::Ok);
+    EXPECT_EQ(a.routes.size(), 8u);
+    EXPECT_EQ(server.tcp_queries() - tcp_before, 0) << d;
+  }
+  int replaced = 0;
+  for (const auto& [level, m] : log_) replaced += contains(m, "new DNS channel") ? 1 : 0;
+  EXPECT_EQ(replaced, 1) << "one FORMERR, one new channel";
+}
+
+// Lookups in flight on the channel when it is replaced finish on it; the
+// old channel is freed from the loop once they have (valgrind: no leak, no
+// use after free).
+TEST_F(DnsFaults, LookupsInFlightOnAReplacedChannelStillComplete) {
+  FakeDnsServer server(formerr_for_old_else_eight_routes);
+  auto src = make_source(config_for(server));
+  ASSERT_TRUE(src);
+  std::vector<std::shared_ptr<Slot>> slots;
+  slots.push_back(start(*src, "old.example"));
+  for (int i = 0; i < 6; ++i) slots.push_back(start(*src, "big" + std::to_string(i) + ".example"));
+  ASSERT_TRUE(run_until([&] {
+    return std::all_of(slots.begin(), slots.end(), [](const auto& s) { return s->calls > 0; });
+  }));
+  EXPECT_STATUS(slots[0]->answer, onionmx::base::Status::Temp);
+  for (std::size_t i = 1; i < slots.size(); ++i) {
+    EXPECT_EQ(slots[i]->calls, 1) << i;
+    EXPECT_STATUS(slots[i]->answer, onionmx::base::Status::Ok);
+  }
+  run_for(20ms);  // the reaper runs
   const int tcp_before = server.tcp_queries();
-  Answer a = lookup(*src, "big.example");
-  EXPECT_STATUS(a, onionmx::base::Status::Ok);
+  EXPECT_STATUS(lookup(*src, "later.example"), onionmx::base::Status::Ok);
   EXPECT_EQ(server.tcp_queries() - tcp_before, 0);
 }
 

@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -410,6 +411,24 @@ class DnsLookupTest(LookupCase):
         self.assertEqual(after["udp"] - before["udp"], 0, "--tcp must not use UDP")
         self.assertGreaterEqual(after["tcp"] - before["tcp"], 2)
 
+    def test_no_tcp_overrides_dns_tcp_true_in_the_config_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            conf = os.path.join(d, "onionmx.toml")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write("[dns]\ntcp = true\n")
+            before = H.knot.query_counts()
+            self.assert_found("mail1", extra=["--config", conf])
+            mid = H.knot.query_counts()
+            self.assertEqual(mid["udp"] - before["udp"], 0, "control: the file says TCP only")
+            self.assertGreaterEqual(mid["tcp"] - before["tcp"], 1)
+            self.assert_found("mail1", extra=["--config", conf, "--no-tcp"])
+            after = H.knot.query_counts()
+            self.assertEqual(after["tcp"] - mid["tcp"], 0, "--no-tcp: mail1's answer fits UDP")
+            self.assertGreaterEqual(after["udp"] - mid["udp"], 1)
+            res = run_cli(["--server", self.server(), "--config", conf, "--tcp", "--no-tcp",
+                           "mail1.onionmx.test"])
+            self.assertEqual(res.rc, EXIT_PERM, res)
+
     def test_subdomain_target_kept(self):
         o, res = self.assert_found("subdom")
         self.assertEqual(o["routes"][0]["onion"].rstrip("."), "smtp." + dh.V1, res)
@@ -438,6 +457,36 @@ class DnsLookupTest(LookupCase):
                 self.assertEqual(H.knot.query_counts(), before, "an .onion name must not reach DNS")
                 res = self.lookup(f"bob@{label}.onion", fmt="postfix")
                 self.assertRegex(res.out, r"^PERM \S.*\n$", res)
+
+    def test_u_label_keys_are_looked_up_as_their_a_label(self):
+        a_label = "xn--bcher-kva." + H.zone.origin
+        for key in ("user@b\u00fccher." + H.zone.origin, "B\u00dcCHER." + H.zone.origin + "."):
+            with self.subTest(key=key):
+                o, res = self.one(key, expect_rc=EXIT_FOUND)
+                self.assertEqual(o["status"], "found", res)
+                self.assertEqual(o["domain"], a_label, res)
+                self.assertEqual(self.route_set(o), dh.expected_routes(H.zone, "xn--bcher-kva"),
+                                 res)
+        before = H.knot.query_counts()
+        o, res = self.one("user@\u2488x." + H.zone.origin, expect_rc=EXIT_NOTFOUND)
+        self.assertEqual(o["source"], "none", res)
+        self.assertIn("IDNA", o["reason"], res)
+        self.assertEqual(H.knot.query_counts(), before, "an invalid IDN is not looked up")
+
+    def test_stdin_line_with_a_nul_byte_is_refused_whole_without_dns(self):
+        before = H.knot.query_counts()
+        res = run_cli(["--format", "json", "--server", self.server(), "--timeout",
+                       DEFAULT_TIMEOUT, "-"], stdin="a\0b.example\nmail1.onionmx.test\n")
+        mid = H.knot.query_counts()
+        o, control = self.objects(res, 2)
+        self.assertEqual(o["key"], "a\0b.example", res)
+        self.assertEqual(o["status"], "notfound", res)
+        self.assertEqual(o["source"], "none", res)
+        self.assertEqual(o["reason"], "no routable domain in key: key contains a NUL byte", res)
+        self.assertEqual(control["status"], "found", res)
+        # Only the control key reached the server: not "a", not "b.example".
+        self.assertEqual(mid["query"] - before["query"], 1, res)
+        self.assertEqual(res.rc, EXIT_NOTFOUND, res)
 
     def test_stdin_batch_keeps_input_order(self):
         cases = {  # key -> expected status

@@ -126,15 +126,87 @@ TEST(MailKey, EmptyKeyAndKeysWithoutADomainAreUnusable) {
   EXPECT_TRUE(IsKind(".", KeyKind::Unusable));
 }
 
-TEST(MailKey, NonAsciiDomainIsUnusableAndSaysWhy) {
-  const MailKey k = parse_mail_key(
-      "\xc3\x9c@b\xc3\xbc"
-      "cher.example");  // Ü@bücher.example
-  EXPECT_EQ(k.kind, KeyKind::Unusable);
-  EXPECT_TRUE(k.domain.empty());
-  EXPECT_NE(k.reason.find("ASCII"), std::string::npos) << k.reason;
-  // The A-label form is an ordinary domain.
-  EXPECT_TRUE(IsDomain("\xc3\x9c@xn--bcher-kva.example", "xn--bcher-kva.example"));
+// U-label keys are looked up as their A-labels (UTS #46 non-transitional,
+// libidn2; address/idna.hpp).  The expected A-labels are the RFC 3492
+// Punycode of the mapped labels, as `idn2 --nontransitional` prints them.
+TEST(MailKey, ULabelDomainsBecomeTheirALabels) {
+  const char* bucher = "xn--bcher-kva.example";
+  EXPECT_TRUE(
+      IsDomain("b\xc3\xbc"
+               "cher.example",
+               bucher));  // bücher.example, bare
+  EXPECT_TRUE(
+      IsDomain("user@b\xc3\xbc"
+               "cher.example",
+               bucher));  // with a local part
+  EXPECT_TRUE(
+      IsDomain("\xc3\x9c@B\xc3\x9c"
+               "CHER.EXAMPLE.",
+               bucher));  // Ü@BÜCHER.EXAMPLE. (upper-case U-label mapped)
+  EXPECT_TRUE(
+      IsDomain("u@B\xc3\xbc"
+               "cher.Example",
+               bucher));  // mixed case
+  EXPECT_TRUE(
+      IsDomain("u@b\xc3\xbc"
+               "cher\xe3\x80\x82"
+               "example",
+               bucher));  // U+3002 ideographic full stop is a dot
+  // Non-transitional: ß stays ß (transitional processing would give "strasse").
+  EXPECT_TRUE(
+      IsDomain("u@stra\xc3\x9f"
+               "e.example",
+               "xn--strae-oqa.example"));
+  // A-labels and ASCII keys pass through as before.
+  EXPECT_TRUE(IsDomain("\xc3\x9c@xn--bcher-kva.example", bucher));
+  EXPECT_TRUE(IsDomain("u@XN--BCHER-KVA.example", bucher));
+}
+
+TEST(MailKey, InvalidInternationalisedDomainsAreUnusableAndSayWhy) {
+  for (const char* key : {
+           "u@\xff"
+           "bad.example",  // not UTF-8
+           "u@b\xc3"
+           ".example",  // truncated UTF-8 sequence
+           "u@\xc0\xae"
+           "example",  // overlong encoding of '.'
+           "u@\xe2\x92\x88"
+           "x.example",  // U+2488 DIGIT ONE FULL STOP: disallowed
+           "u@a\xe2\x80\x8d"
+           "b.example",                   // U+200D ZERO WIDTH JOINER outside its context (CONTEXTJ)
+           "u@\xf0\x9f\x92\xa9.example",  // U+1F4A9: disallowed in IDNA2008
+           "u@\xee\x80\x80.example",      // U+E000: private use
+           "u@-b\xc3\xbc"
+           "cher.example",  // leading hyphen
+       }) {
+    const MailKey k = parse_mail_key(key);
+    EXPECT_EQ(k.kind, KeyKind::Unusable) << key << " -> " << k.domain;
+    EXPECT_NE(k.reason.find("IDNA"), std::string::npos) << key << ": " << k.reason;
+    EXPECT_TRUE(k.domain.empty()) << key;
+  }
+  // Mapped fine by UTS #46, but not a host name: the ASCII syntax check
+  // still applies (U+00A0 maps to a space; '!' is left alone).
+  EXPECT_TRUE(IsKind("u@\xc2\xa0x.example", KeyKind::Unusable));
+  EXPECT_TRUE(
+      IsKind("u@a!b.b\xc3\xbc"
+             "cher",
+             KeyKind::Unusable));
+}
+
+// Onion names are ASCII (rend-spec-v3, RFC 7686): a non-ASCII one is
+// refused, also when only the mapping makes it end in "onion".
+TEST(MailKey, NonAsciiOnionNamesAreUnusable) {
+  for (const std::string& key :
+       {std::string("u@b\xc3\xbc"
+                    "cher.onion"),
+        std::string("u@smtp\xc3\xbc.") + kV1 + ".onion",
+        std::string("u@") + kV1 + "\xef\xbc\x8e" + "onion",  // U+FF0E full-width full stop
+        std::string("u@") + kV1 +
+            ".\xef\xbd\x8f\xef\xbd\x8e\xef\xbd\x89\xef\xbd\x8f\xef\xbd\x8e"}) {
+    const MailKey k = parse_mail_key(key);
+    EXPECT_EQ(k.kind, KeyKind::Unusable) << key << " -> " << k.domain;
+    EXPECT_EQ(k.reason, "non-ASCII .onion name") << key;
+  }
 }
 
 TEST(MailKey, OverlongKeyIsUnusable) {
@@ -165,6 +237,19 @@ TEST(MailKey, DomainsWithBadLabelsAreUnusable) {
   }
   const MailKey k = parse_mail_key(std::string_view("u@exa\0mple.org", 14));
   EXPECT_EQ(k.kind, KeyKind::Unusable);
+}
+
+// A C string would end at the NUL ("a", "user@example.org"): the whole key
+// is refused instead, with that reason, wherever the NUL is.
+TEST(MailKey, KeyWithANulByteIsRefusedWithThatReason) {
+  using namespace std::string_view_literals;
+  for (std::string_view key : {"a\0b.example"sv, "user@example.org\0"sv, "\0"sv,
+                               "user\0x@example.org"sv, "u@exa\0mple.org"sv}) {
+    const MailKey k = parse_mail_key(key);
+    EXPECT_EQ(k.kind, KeyKind::Unusable) << key.size();
+    EXPECT_EQ(k.reason, "key contains a NUL byte") << key.size();
+    EXPECT_TRUE(k.domain.empty());
+  }
 }
 
 TEST(MailKey, UpperCaseOnionRecipientIsFoldedToTheOnionDomain) {

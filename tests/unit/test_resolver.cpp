@@ -322,7 +322,11 @@ TEST_F(ResolverTest, PostfixStyleKeysRouteTheirLowerCasedDomain) {
        {Case{"User+ext@A.B.Example.ORG", "a.b.example.org"}, Case{"Example.ORG", "example.org"},
         Case{"user@Example.ORG.", "example.org"}, Case{"\"a@b\"@Example.org", "example.org"},
         Case{"\"foo bar\"@ok.example.org", "ok.example.org"},
-        Case{"postmaster@_srv.example.org", "_srv.example.org"}}) {
+        Case{"postmaster@_srv.example.org", "_srv.example.org"},
+        // Postfix's UTF-8 keys (SMTPUTF8): the sources see the A-label.
+        Case{"user@B\xc3\xa4"
+             "d.Example.org",
+             "xn--bd-via.example.org"}}) {
     auto r = make(list(FakeSource::deciding("dns", onionmx::base::Status::NotFound, &trace_)));
     Answer a = resolve_now(*r, c.key);
     ASSERT_EQ(fakes_[0]->queries.size(), 1u) << c.key;
@@ -345,8 +349,9 @@ TEST_F(ResolverTest, KeysWithoutARoutableDomainAreNotFoundWithoutAskingAnySource
       "user@exa mple.org",
       "user@bad..example.org",
       "user@-bad.example.org",
-      "user@b\xc3\xa4"
-      "d.example.org",
+      "user@\xe2\x92\x88"
+      "d.example.org",           // U+2488: not a valid IDN
+      "user@b\xff.example.org",  // not UTF-8
       "user@" + std::string(250, 'a') + ".org",
       "u@" + std::string(63, 'x') + "." + std::string(64, 'y') + ".org",
       std::string(1020, 'k') + "@example.org",

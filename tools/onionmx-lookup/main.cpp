@@ -71,7 +71,7 @@ struct Args {
   std::string format = "text";
   std::string config;
   std::vector<std::string> servers;
-  bool tcp = false;
+  std::optional<bool> tcp;  // unset: the configuration file's dns.tcp
   std::string dnssec;
   double timeout = 0;
   bool explain = false;
@@ -96,7 +96,12 @@ void define(CLI::App& app, Args& a) {
   app.add_option("--server", a.servers,
                  "DNS server IP[:PORT], repeatable (default: config, else resolv.conf)")
       ->allow_extra_args(false);  // one value per --server, so keys after it stay keys
-  app.add_flag("--tcp", a.tcp, "Query DNS over TCP only");
+  // Both, so the command line overrides the configuration file either way.
+  auto* tcp = app.add_flag_callback("--tcp", [&a] { a.tcp = true; }, "Query DNS over TCP only");
+  app.add_flag_callback(
+         "--no-tcp", [&a] { a.tcp = false; },
+         "Query DNS over UDP first (TCP for truncated answers only)")
+      ->excludes(tcp);
   app.add_option("--dnssec", a.dnssec, "DNSSEC policy")
       ->check(CLI::IsMember({"off", "prefer", "require"}));
   app.add_option("--timeout", a.timeout, "Time budget of one lookup in seconds")
@@ -149,7 +154,7 @@ std::string options_from(Args& a, onionmx::Options& opts) {
     for (const auto& s : a.servers) csv += (csv.empty() ? "" : ",") + s;
     opts.servers = csv;
   }
-  if (a.tcp) opts.tcp = true;
+  opts.tcp = a.tcp;
   opts.map_path = a.map;
   if (!a.trusted_keys.empty()) opts.trusted_keys = a.trusted_keys;
   opts.state_dir = a.state_dir;
