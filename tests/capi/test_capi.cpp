@@ -239,6 +239,34 @@ TEST(CApiOptions, VersionOneStructsStillWork) {
   std::free(heap);
 }
 
+TEST(CApiOptions, VersionTwoStructsStillWork) {
+  // Built against 0.2 headers: no cache_file/cache_size; the library must
+  // not read them (ASan sees a read past the heap block).
+  struct V2 {
+    unsigned version, flags;
+    const char *config_path, *servers;
+    int tcp, dnssec;
+    unsigned timeout_ms;
+    onionmx_log_fn log;
+    void* log_payload;
+    const char* config_text;
+    onionmx_watch_fn watch;
+    void* watch_payload;
+    struct event_base* event_base;
+    const char* map_path;
+    const char* const* trusted_keys;
+    const char* state_dir;
+  } v2 = {2,       0,       nullptr, nullptr, -1,      -1,      0,       nullptr,
+          nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  auto* heap = static_cast<V2*>(std::malloc(sizeof(V2)));
+  *heap = v2;
+  onionmx_ctx* ctx = nullptr;
+  EXPECT_EQ(onionmx_ctx_new(&ctx, reinterpret_cast<onionmx_options*>(heap), nullptr, 0),
+            ONIONMX_OK);
+  onionmx_ctx_free(ctx);
+  std::free(heap);
+}
+
 // ----------------------------------------- lookups, cancel, free, idle
 
 TEST(CApiLookups, AnswersWithoutNetworkComeInsideSubmit) {
@@ -587,6 +615,95 @@ TEST(CApiKnot, ReloadPointsAtAnotherServerAtomically) {
   ASSERT_EQ(onionmx_lookup(&r, c.p, "user@h7.capi.test"), ONIONMX_OK);
   EXPECT_EQ(onionmx_result_outcome(r), ONIONMX_FOUND) << onionmx_result_reason(r);
   onionmx_result_free(r);
+}
+
+// Since 0.3: the cache through the C ABI (options v3, result stale/age,
+// save, purge, count, dump).
+void collect_line(const char* json, void* payload) {
+  static_cast<std::vector<std::string>*>(payload)->emplace_back(json);
+}
+
+TEST(CApiKnot, CacheAnswersDumpsPurgesAndSavesToItsFile) {
+  if (!knot()) GTEST_SKIP() << "ONIONMX_TEST_DNS not set (run by test_capi_knot.py)";
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("onionmx-capi-cache-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "cache.json").string();
+  {
+    onionmx_options o = ONIONMX_OPTIONS_INIT;
+    o.servers = knot();
+    o.cache_file = file.c_str();
+    Ctx c(o);
+    ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+    EXPECT_EQ(onionmx_cache_count(c.p), 0u);
+    onionmx_result* r = nullptr;
+    ASSERT_EQ(onionmx_lookup(&r, c.p, "user@h3.capi.test"), ONIONMX_OK);
+    EXPECT_STREQ(onionmx_result_source(r), "dns");
+    EXPECT_EQ(onionmx_result_stale(r), 0);
+    onionmx_result_free(r);
+    ASSERT_EQ(onionmx_lookup(&r, c.p, "USER@H3.capi.test"), ONIONMX_OK);
+    EXPECT_STREQ(onionmx_result_source(r), "cache");
+    EXPECT_EQ(onionmx_result_outcome(r), ONIONMX_FOUND);
+    EXPECT_EQ(onionmx_result_stale(r), 0);
+    EXPECT_LE(onionmx_result_age(r), 5u);
+    onionmx_result_free(r);
+    EXPECT_EQ(onionmx_cache_count(c.p), 1u);
+    std::vector<std::string> lines;
+    ASSERT_EQ(onionmx_cache_dump(c.p, collect_line, &lines), ONIONMX_OK);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("\"domain\":\"h3.capi.test\""), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("\"state\":\"fresh\""), std::string::npos) << lines[0];
+    ASSERT_EQ(onionmx_cache_save(c.p), ONIONMX_OK);
+    EXPECT_TRUE(std::filesystem::exists(file));
+    // Purge takes a domain in any case, with a trailing dot.
+    EXPECT_EQ(onionmx_cache_purge(c.p, "H3.Capi.Test."), ONIONMX_OK);
+    EXPECT_EQ(onionmx_cache_purge(c.p, "h3.capi.test"), ONIONMX_ENOTFOUND);
+    EXPECT_EQ(onionmx_cache_purge(c.p, "*"), ONIONMX_EINVAL);
+    EXPECT_EQ(onionmx_cache_purge(c.p, nullptr), ONIONMX_EINVAL);
+    EXPECT_EQ(onionmx_cache_count(c.p), 0u);
+    ASSERT_EQ(onionmx_lookup(&r, c.p, "user@h4.capi.test"), ONIONMX_OK);
+    onionmx_result_free(r);
+  }  // onionmx_ctx_free saves the changed cache
+  {
+    onionmx_options o = ONIONMX_OPTIONS_INIT;
+    o.servers = "127.0.0.1:9";  // nothing answers there: only the file can
+    o.timeout_ms = 300;
+    o.cache_file = file.c_str();
+    Ctx c(o);
+    ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+    EXPECT_EQ(onionmx_cache_count(c.p), 1u) << "h4 was saved at free, h3 was purged";
+    onionmx_result* r = nullptr;
+    ASSERT_EQ(onionmx_lookup(&r, c.p, "user@h4.capi.test"), ONIONMX_OK);
+    EXPECT_STREQ(onionmx_result_source(r), "cache");
+    EXPECT_EQ(onionmx_result_outcome(r), ONIONMX_FOUND);
+    onionmx_result_free(r);
+  }
+  {
+    // cache_size 0: no cache; the same key asks DNS every time.
+    onionmx_options o = ONIONMX_OPTIONS_INIT;
+    o.servers = knot();
+    o.cache_size = 0;
+    Ctx c(o);
+    ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+    for (int i = 0; i < 2; ++i) {
+      onionmx_result* r = nullptr;
+      ASSERT_EQ(onionmx_lookup(&r, c.p, "user@h5.capi.test"), ONIONMX_OK);
+      EXPECT_STREQ(onionmx_result_source(r), "dns");
+      onionmx_result_free(r);
+    }
+    EXPECT_EQ(onionmx_cache_count(c.p), 0u);
+    EXPECT_EQ(onionmx_cache_save(c.p), ONIONMX_EINVAL);
+    EXPECT_EQ(onionmx_cache_purge(c.p, "h5.capi.test"), ONIONMX_EINVAL);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CApiOptions, CacheSizeBelowMinusOneIsRefused) {
+  onionmx_options o = ONIONMX_OPTIONS_INIT;
+  o.cache_size = -2;
+  Ctx c(o);
+  EXPECT_EQ(c.rc, ONIONMX_EINVAL);
+  EXPECT_NE(c.err.find("cache_size"), std::string::npos) << c.err;
 }
 
 }  // namespace
