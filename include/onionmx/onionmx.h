@@ -153,7 +153,7 @@ typedef struct onionmx_options {
   /* version 3 */
   const char *cache_file; /**< override: persistent cache (docs/cache.md); "": memory only;
                              NULL: config.  Relative: inside state_dir */
-  long cache_size;        /**< override: cache entries, 0 turns the cache off; -1: config */
+  long cache_size;        /**< override: cache entries (<= 100000000), 0: off; -1: config */
 } onionmx_options;
 
 #define ONIONMX_OPTIONS_INIT \

@@ -33,7 +33,7 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes,
   // the file is small, and one byte more than the limit tells "too large"
   // from "exactly full".
   std::string data;
-  std::size_t chunk = 64 * 1024;
+  std::size_t chunk = std::size_t{64} * 1024;
   while (data.size() <= max_bytes) {
     const std::size_t want = std::min(chunk, max_bytes + 1 - data.size());
     const std::size_t had = data.size();

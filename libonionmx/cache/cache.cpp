@@ -1,6 +1,7 @@
 #include "cache/cache.hpp"
 
 #include <algorithm>
+#include <ranges>
 
 namespace onionmx::cache {
 
@@ -96,7 +97,7 @@ bool Cache::in_prefetch_window(const Entry& e, base::Clock::Monotonic now) const
 }
 
 void Cache::for_each(const std::function<void(const Entry&)>& fn) const {
-  for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) fn(*it);
+  for (const Entry& e : std::views::reverse(lru_)) fn(e);
 }
 
 }  // namespace onionmx::cache

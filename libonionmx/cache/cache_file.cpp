@@ -163,6 +163,7 @@ std::string serialize(const Cache& c, std::int64_t now_wall) {
 }
 
 base::Result<std::vector<Entry>> parse(std::string_view bytes) {
+  const std::string_view all = bytes;
   std::vector<std::string_view> lines;
   while (!bytes.empty()) {
     const auto nl = bytes.find('\n');
@@ -188,8 +189,8 @@ base::Result<std::vector<Entry>> parse(std::string_view bytes) {
   std::string sum;
   if (trailer.is_discarded() || !trailer.is_object() || !get(trailer, "sha3-256", sum))
     return fail(Status::BadData, "no checksum line (truncated?)");
-  const std::size_t body = static_cast<std::size_t>(lines.back().data() - lines.front().data());
-  if (sum != checksum(std::string_view(lines.front().data(), body)))
+  // Everything before the trailer line (and its newline).
+  if (sum != checksum(all.substr(0, all.size() - lines.back().size() - 1)))
     return fail(Status::BadData, "checksum mismatch (corrupt file)");
   std::vector<Entry> out;
   out.reserve(count);

@@ -153,8 +153,8 @@ int read_options(const onionmx_options& o, onionmx::engine::ConfigInput& in,
   }
   if (o.version >= 3) {
     if (o.cache_file) ov.cache_file = o.cache_file;
-    if (o.cache_size < -1) {
-      err = "cache_size must be -1 (configuration), 0 (off) or a number of entries";
+    if (o.cache_size < -1 || o.cache_size > 100000000L) {
+      err = "cache_size must be -1 (configuration), 0 (off) or at most 100000000 entries";
       return ONIONMX_EINVAL;
     }
     if (o.cache_size >= 0) ov.cache_size = static_cast<std::size_t>(o.cache_size);

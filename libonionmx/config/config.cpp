@@ -269,7 +269,7 @@ base::Result<void> parse_cache(const Reader& rd, const toml::table& t, cache::Se
   if (c.min_negative_ttl > c.max_negative_ttl)
     return base::fail(rd.error(t.get("min_negative_ttl"), "cache.min_negative_ttl",
                                "must not exceed cache.max_negative_ttl"));
-  ONIONMX_TRY(get_count(rd, t, sec, "stale_max", 0, 30 * 86400, c.stale_max));
+  ONIONMX_TRY(get_count(rd, t, sec, "stale_max", 0, std::int64_t{30} * 86400, c.stale_max));
   ONIONMX_TRY(get_count(rd, t, sec, "stale_ttl", 1, 3600, c.stale_ttl));
   ONIONMX_TRY(get_count(rd, t, sec, "stale_recheck", 0, 3600, c.stale_recheck));
   ONIONMX_TRY(rd.get_bool(t, sec, "prefetch", c.prefetch));

@@ -198,11 +198,10 @@ void CachedLookup::on_answer(const std::string& domain, record::RecordSet set) {
   }
   if (!f.explain.empty())
     set.explain.insert(set.explain.begin(), f.explain.begin(), f.explain.end());
-  for (std::size_t i = 0; i < f.waiters.size(); ++i) {
-    if (i + 1 == f.waiters.size())
-      f.waiters[i](std::move(set));
-    else
-      f.waiters[i](set);
+  if (!f.waiters.empty()) {
+    // Copies for all but the last asker, which takes the set itself.
+    for (std::size_t i = 0; i + 1 < f.waiters.size(); ++i) f.waiters[i](set);
+    f.waiters.back()(std::move(set));
   }
   maybe_save();
 }

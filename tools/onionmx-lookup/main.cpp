@@ -121,9 +121,11 @@ void define(CLI::App& app, Args& a) {
   app.add_option("--cache-size", a.cache_size, "Cache entries (0 turns the cache off)")
       ->check(CLI::Range(0L, 100000000L));
   app.add_flag("--no-cache", a.no_cache, "No cache: every lookup asks DNS");
-  app.add_flag("--cache-dump", a.cache_dump, "Print the cache file's entries as JSON lines");
+  app.add_flag("--cache-dump", a.cache_dump,
+               "Print the cache's entries as JSON lines (those of --cache-file or cache.file)");
   app.add_option("--cache-purge", a.cache_purge,
-                 "Drop DOMAIN's entry from the cache file, repeatable")
+                 "Drop DOMAIN's entry from the cache file; one domain each, repeatable")
+      ->option_text("DOMAIN")
       ->allow_extra_args(false);
   app.add_flag("--explain", a.explain, "Show the decision path of every answer");
   app.add_flag("--demo", a.demo, "Answer a built-in set of example keys (no network, no config)");
