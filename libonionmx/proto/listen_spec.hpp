@@ -13,7 +13,7 @@
 // unauthenticated (tcp_table(5) SECURITY), so a wildcard address must be
 // written out (inet:0.0.0.0:PORT, inet:[::]:PORT).  A relative unix path is
 // refused: the daemon's working directory is not Postfix's queue directory
-// (mta-protocols §1.5: Postfix's side uses the relative form).
+// (Postfix's chrooted side uses the relative form; docs/wire-protocols.md).
 #pragma once
 
 #include <cstddef>

@@ -29,7 +29,7 @@ std::optional<std::string> value_problem(std::string_view value, std::size_t max
   for (std::size_t i = 0; i < value.size(); ++i) {
     const auto c = static_cast<unsigned char>(value[i]);
     if (c == ' ' && i > 0 && value[i - 1] == ',') continue;
-    // Postfix >= 3.5 splits a next hop on whitespace (mta-protocols §1.2).
+    // Postfix >= 3.5 splits a next hop on whitespace (docs/wire-protocols.md).
     if (c <= 0x20 || c >= 0x7f)
       return "byte " + std::to_string(c) + " at offset " + std::to_string(i) +
              " is not printable ASCII";

@@ -2,7 +2,7 @@
 //
 // A Reply is the protocol-neutral verdict that the socketmap and tcp_table
 // encoders render (socketmap.hpp, tcp_table.hpp).  The rules of
-// mta-protocols §7.3/§7.4 and docs/status-model.md hold for every protocol:
+// docs/status-model.md and docs/wire-protocols.md hold for every protocol:
 // an error is never "not found" (that routes the mail over the clearnet), a
 // found value is never empty and carries no whitespace, CR, LF, NUL or
 // non-ASCII byte.  reply_of() reuses answer_format's next hop and reasons.
@@ -29,11 +29,11 @@ struct Reply {
 // NotFound answers (address/mail_key.hpp decides that before any lookup).
 Reply reply_of(const record::Answer& a, const AnswerStyle& style);
 // For failures that are not a lookup's answer: the per-request deadline,
-// overload, a caught exception.  Always deferring (mta-protocols §7.3).
+// overload, a caught exception.  Always deferring (docs/status-model.md).
 Reply temp_reply(std::string_view reason);
 
 // Why `value` must not be sent as a found value, or nullopt if it may
-// (mta-protocols §7.4): empty, longer than `max_size`, or a byte outside
+// (docs/wire-protocols.md): empty, longer than `max_size`, or a byte outside
 // printable ASCII.  The one exception is a space right after a comma, the
 // multi-nexthop form "t:[a]:25, [b]:25" of transport(5) (Postfix >= 3.5).
 std::optional<std::string> value_problem(std::string_view value, std::size_t max_size);

@@ -13,7 +13,7 @@ std::optional<DecodeError> SocketmapDecoder::feed(std::string_view chunk,
                                                   std::vector<SocketmapRequest>& out) {
   if (failed_) return failed_;
   payloads_.clear();
-  const auto framing = frames_.feed(chunk, payloads_);
+  auto framing = frames_.feed(chunk, payloads_);
   // Requests framed before a framing error are still answered, in order.
   for (const auto& p : payloads_) {
     SocketmapRequest r;

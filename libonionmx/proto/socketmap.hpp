@@ -2,7 +2,7 @@
 //
 // Request: one netstring (netstring.hpp) whose payload is "<name> <key>",
 // split at the FIRST space: the name never holds one, the key may (a quoted
-// local part "foo bar"@example.org; mta-protocols §1.1).  The name must be
+// local part "foo bar"@example.org, as Postfix 3.7 sent it).  The name must be
 // non-empty; the key may be empty (Postfix never sends one; it names no
 // domain, so the lookup answers NOTFOUND).  A payload without a space or
 // with a NUL byte is a protocol error: Postfix cannot send it, and a NUL
@@ -10,7 +10,7 @@
 //
 // Reply: one netstring "OK <value>" / "NOTFOUND " / "TEMP <reason>" /
 // "PERM <reason>" (socketmap_table(5)), at most 100000 payload bytes.  A
-// found value that breaks mta-protocols §7.4 is replaced by TEMP, so an
+// found value that breaks value_problem() (reply.hpp) is replaced by TEMP, so an
 // encoded reply never sends Postfix an empty or splittable next hop.
 #pragma once
 
@@ -27,7 +27,7 @@
 namespace onionmx::proto {
 
 // socketmap_table(5): "replies are not longer than 100000 characters (not
-// including the netstring encapsulation)"; 100001 fails (mta-protocols §1.3).
+// including the netstring encapsulation)"; Postfix 3.7 rejected 100001.
 inline constexpr std::size_t kSocketmapMaxReply = 100000;
 
 struct SocketmapRequest {

@@ -93,7 +93,7 @@ std::string tcp_table_encode(std::string_view text) {
   for (const char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
     // '%', whitespace and non-printing bytes (tcp_table(5) ENCODING);
-    // non-ASCII too, as Postfix's own client does (mta-protocols §2.1).
+    // non-ASCII too, as Postfix's own client does (docs/wire-protocols.md).
     if (c == '%' || c <= 0x20 || c >= 0x7f) {
       out += '%';
       out += kHex[c >> 4];

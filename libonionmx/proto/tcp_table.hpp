@@ -31,7 +31,7 @@
 namespace onionmx::proto {
 
 // tcp_table(5): "Replies must be no longer than 4096 characters including
-// the newline terminator" (4097 fails, mta-protocols §2.2).
+// the newline terminator" (Postfix 3.7 rejected 4097).
 inline constexpr std::size_t kTcpTableMaxReply = 4096;
 
 struct TcpTableRequest {

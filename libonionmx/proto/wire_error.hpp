@@ -1,7 +1,7 @@
 // wire_error.hpp - why an MTA connection's input cannot be decoded.
 //
 // Shared by the socketmap and tcp_table decoders.  Either kind closes the
-// connection (docs/wire-protocols.md, mta-protocols §7.1): the byte stream
+// connection (docs/wire-protocols.md): the byte stream
 // has no point at which reading could safely resume.
 #pragma once
 
@@ -20,8 +20,8 @@ struct DecodeError {
   std::string reason;  // one printable line, for the log
 };
 
-// Bounds every decoder's buffer (mta-protocols §7.1 suggests 64 KiB; Postfix
+// Bounds every decoder's buffer (64 KiB; Postfix
 // keys are addresses, far shorter).
-inline constexpr std::size_t kDefaultMaxRequest = 64 * 1024;
+inline constexpr std::size_t kDefaultMaxRequest = std::size_t{64} * 1024;
 
 }  // namespace onionmx::proto

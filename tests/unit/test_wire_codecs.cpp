@@ -1,7 +1,7 @@
 // test_wire_codecs.cpp - the onionmxd wire codecs (proto/netstring,
 // proto/socketmap, proto/tcp_table, proto/reply; docs/wire-protocols.md).
 //
-// Request bytes are the ones Postfix 3.7 sent (mta-protocols §1.1, §2.1);
+// Request bytes are the ones Postfix 3.7 sent (docs/wire-protocols.md);
 // reply expectations are whole strings, so any change to a byte fails.
 #include <gtest/gtest.h>
 
