@@ -28,8 +28,6 @@ std::optional<DecodeError> SocketmapDecoder::feed(std::string_view chunk,
 
 std::optional<DecodeError> parse_socketmap_request(std::string_view payload,
                                                    SocketmapRequest& out) {
-  if (payload.find('\0') != std::string_view::npos)
-    return DecodeError{WireError::Malformed, "socketmap request contains a NUL byte"};
   const auto space = payload.find(' ');
   if (space == std::string_view::npos)
     return DecodeError{WireError::Malformed,

@@ -3,10 +3,10 @@
 // Request: one netstring (netstring.hpp) whose payload is "<name> <key>",
 // split at the FIRST space: the name never holds one, the key may (a quoted
 // local part "foo bar"@example.org, as Postfix 3.7 sent it).  The name must be
-// non-empty; the key may be empty (Postfix never sends one; it names no
-// domain, so the lookup answers NOTFOUND).  A payload without a space or
-// with a NUL byte is a protocol error: Postfix cannot send it, and a NUL
-// would cut the key short at the C ABI.
+// non-empty; the key may be empty.  Postfix never sends an empty key or a
+// NUL byte; both name no domain, so the lookup answers NOTFOUND
+// (address/mail_key.hpp; pass keys with their length, onionmx_lookup_len()).
+// A payload without a space is a protocol error.
 //
 // Reply: one netstring "OK <value>" / "NOTFOUND " / "TEMP <reason>" /
 // "PERM <reason>" (socketmap_table(5)), at most 100000 payload bytes.  A

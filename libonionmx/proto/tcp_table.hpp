@@ -11,7 +11,7 @@
 // buffered (its end cannot be found without reading it).  Any other bad line
 // is framed, so it gets a "400 <reason>" reply and the connection goes on:
 // an unknown command, "put" (tcp_table(5): "only the lookup request"), a
-// missing or extra field, a bad %XX escape, a NUL byte.  Never 500: that
+// missing or extra field, a bad %XX escape.  Never 500: that
 // means "not found" and would route a mis-encoded key over the clearnet.
 //
 // Reply: "200 <value>" / "500 not found" / "400 <reason>", the text
@@ -35,7 +35,7 @@ namespace onionmx::proto {
 inline constexpr std::size_t kTcpTableMaxReply = 4096;
 
 struct TcpTableRequest {
-  std::string key;    // decoded key of a valid "get"
+  std::string key;    // decoded key of a valid "get" (%00 gives a NUL byte)
   std::string error;  // non-empty: not a valid "get"; answer 400 with it
   bool operator==(const TcpTableRequest&) const = default;
 };
