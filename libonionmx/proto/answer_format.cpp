@@ -4,6 +4,8 @@
 
 #include "base/status.hpp"
 #include "base/strings.hpp"
+#include "proto/reply.hpp"
+#include "proto/socketmap.hpp"
 
 namespace onionmx::proto {
 namespace {
@@ -35,20 +37,9 @@ std::string postfix_nexthop(const record::Answer& a, const AnswerStyle& style) {
   return out;
 }
 
+// The same payload onionmxd frames as a netstring (socketmap.hpp).
 std::string format_postfix(const record::Answer& a, const AnswerStyle& style) {
-  // A found answer without routes is a bug in a source: defer, never "OK ".
-  if (a.status == base::Status::Ok && a.routes.empty()) return "TEMP internal error: no route";
-  switch (base::outcome_of(a.status)) {
-    case base::Outcome::Found:
-      return "OK " + postfix_nexthop(a, style);
-    case base::Outcome::NotFound:
-      return "NOTFOUND ";
-    case base::Outcome::Temp:
-      return "TEMP " + safe_reason(a.reason);
-    case base::Outcome::Perm:
-      return "PERM " + safe_reason(a.reason);
-  }
-  return "TEMP internal error";
+  return socketmap_payload(reply_of(a, style));
 }
 
 std::string format_opensmtpd(const record::Answer& a, const AnswerStyle& style) {
