@@ -75,9 +75,14 @@ bool get(const json& j, const char* key, T& out) {
       if (v < 0 || static_cast<std::uint64_t>(v) > std::numeric_limits<T>::max()) return false;
       out = static_cast<T>(v);
     } else {
-      if (it->is_number_unsigned() &&
-          it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
-        return false;
+      if (it->is_number_unsigned()) {
+        if (it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+          return false;
+      } else if constexpr (sizeof(T) < sizeof(std::int64_t)) {
+        // get<T>() would truncate: -4294967295 read as an int is 1.
+        const auto v = it->get<std::int64_t>();
+        if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
+      }
       out = it->get<T>();
     }
   }
@@ -145,18 +150,27 @@ std::string entry_dump_json(const Cache& c, const Entry& e, base::Clock::Monoton
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string serialize(const Cache& c, std::int64_t now_wall) {
-  std::string out = json{
-      {"format", kFormat},
-      {"version", kFileVersion},
-      {"saved", now_wall},
-      {"entries",
-       c.size()}}.dump();
-  out += '\n';
+std::string serialize(const Cache& c, std::int64_t now_wall, std::size_t max_bytes) {
+  std::string body;
+  std::vector<std::size_t> starts;  // of each entry line, least recently used first
+  starts.reserve(c.size());
   c.for_each([&](const Entry& e) {
-    out += entry_object(e).dump(-1, ' ', false, json::error_handler_t::replace);
-    out += '\n';
+    starts.push_back(body.size());
+    body += entry_object(e).dump(-1, ' ', false, json::error_handler_t::replace);
+    body += '\n';
   });
+  // parse() refuses a file over kMaxFileBytes: rather than write one that
+  // the next start throws away whole, leave out the least recently used
+  // entries (the header and the trailer take less than 256 bytes).
+  std::size_t skip = 0;
+  while (skip < starts.size() && body.size() - starts[skip] + 256 > max_bytes) ++skip;
+  std::string out = json{{"format", kFormat},
+                         {"version", kFileVersion},
+                         {"saved", now_wall},
+                         {"entries", starts.size() - skip}}
+                        .dump();
+  out += '\n';
+  out.append(body, skip < starts.size() ? starts[skip] : body.size());
   out += json{{"sha3-256", checksum(out)}}.dump();
   out += '\n';
   return out;

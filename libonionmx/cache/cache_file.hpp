@@ -25,7 +25,9 @@ inline constexpr int kFileVersion = 1;
 inline constexpr std::size_t kMaxFileBytes = 256u << 20;
 
 // The file's bytes for `c`'s entries, saved at `now_wall` (Unix seconds).
-std::string serialize(const Cache& c, std::int64_t now_wall);
+// At most `max_bytes`: the least recently used entries are left out rather
+// than write a file that parse() would refuse whole.
+std::string serialize(const Cache& c, std::int64_t now_wall, std::size_t max_bytes = kMaxFileBytes);
 
 // The entries of a file's bytes, oldest use first, each checked (domain
 // syntax, onion targets, TTLs); BadData with a reason otherwise.

@@ -246,6 +246,36 @@ TEST_F(CacheFileTest, AnInvalidEntryWithAValidChecksumIsRefused) {
   EXPECT_TRUE(contains(parsed.error().detail, "invalid onion target")) << parsed.error().detail;
 }
 
+TEST_F(CacheFileTest, AHeaderNumberOutOfRangeIsRefusedNotTruncated) {
+  // -4294967295 truncated to an int would read as version 1.
+  const std::string body =
+      "{\"entries\":0,\"format\":\"onionmx-cache\",\"saved\":1,\"version\":-4294967295}\n";
+  onionmx::crypto::Sha3Digest d{};
+  ASSERT_TRUE(onionmx::crypto::sha3_256(
+      std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()), d));
+  auto parsed =
+      onionmx::cache::parse(body + "{\"sha3-256\":\"" + onionmx::base::hex_lower(d) + "\"}\n");
+  ASSERT_FALSE(parsed);
+  EXPECT_TRUE(contains(parsed.error().detail, "version")) << parsed.error().detail;
+}
+
+TEST_F(CacheFileTest, AnOversizedCacheSavesItsNewestEntriesNotAFileTooLargeToLoad) {
+  Cache c(Settings{});
+  for (int i = 0; i < 100; ++i)
+    c.put(entry("d" + std::to_string(i) + ".example", true, 60, clock_.mono));
+  const std::string whole = onionmx::cache::serialize(c, 1);
+  const std::size_t limit = whole.size() / 2;
+  const std::string cut = onionmx::cache::serialize(c, 1, limit);
+  EXPECT_LE(cut.size(), limit);
+  auto parsed = onionmx::cache::parse(cut);
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  ASSERT_GT(parsed->size(), 10u);
+  EXPECT_LT(parsed->size(), 100u);
+  // The most recently used (d99) is kept; the oldest (d0) went.
+  EXPECT_EQ(parsed->back().domain, "d99.example");
+  EXPECT_NE(parsed->front().domain, "d0.example");
+}
+
 TEST_F(CacheFileTest, ASaveThatCannotBeWrittenLeavesTheOldFile) {
   const std::string good = saved_file();
   // The temporary file's name is taken by a directory: the save fails.
