@@ -45,17 +45,6 @@ std::string class_name(std::uint16_t c) {
   }
 }
 
-std::string hex(std::span<const std::uint8_t> b) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (auto x : b) {
-    s += digits[x >> 4];
-    s += digits[x & 15];
-  }
-  return s;
-}
-
 std::string quote_txt(std::span<const std::uint8_t> s) {
   std::string out = "\"";
   for (auto c : s) {
@@ -96,7 +85,7 @@ std::string rdata_text(std::span<const std::uint8_t> w, std::size_t start, std::
     }
     if (i == rd.size()) return out;
   }
-  return "\\# " + std::to_string(rdlen) + " " + hex(rd);
+  return "\\# " + std::to_string(rdlen) + " " + base::hex_lower(rd);
 }
 
 base::Result<std::string> dump_rr(wire::WireReader& rd) {
@@ -127,7 +116,7 @@ base::Result<std::string> dump_rr(wire::WireReader& rd) {
         std::snprintf(buf, sizeof buf, " original-id 0x%04x error %s", static_cast<unsigned>(*orig),
                       tsig_error_name(*err).c_str());
         return line + " " + absolute(*alg) + " time " + std::to_string(*time) + " fudge " +
-               std::to_string(*fudge) + " mac " + hex(*mac) + buf;
+               std::to_string(*fudge) + " mac " + base::hex_lower(*mac) + buf;
       }
     }
   }

@@ -44,9 +44,9 @@ void CachedLookup::log(base::LogLevel level, const std::string& msg) const {
   if (log_) log_(level, msg);
 }
 
-record::RecordSet CachedLookup::from_entry(const cache::Entry& e, bool stale, bool explain) const {
+record::RecordSet CachedLookup::from_entry(const cache::Entry& e, base::Clock::Monotonic now,
+                                           bool stale, bool explain) const {
   record::RecordSet set;
-  const auto now = clock_.monotonic();
   set.from_cache = true;
   set.stale = stale;
   set.age = cache::Cache::age(e, now);
@@ -74,31 +74,36 @@ record::RecordSet CachedLookup::from_entry(const cache::Entry& e, bool stale, bo
   return set;
 }
 
-std::optional<record::RecordSet> CachedLookup::fresh(const Query& q) {
-  cache::Entry* e = cache_->find(q.domain);
-  const auto now = clock_.monotonic();
+std::optional<record::RecordSet> CachedLookup::serve_fresh(cache::Entry* e, const Query& q,
+                                                           base::Clock::Monotonic now) {
   if (!e || cache_->freshness(*e, now) != cache::Freshness::Fresh) return std::nullopt;
   ++cache_->stats().hits;
-  record::RecordSet set = from_entry(*e, false, q.explain);
+  record::RecordSet set = from_entry(*e, now, false, q.explain);
   if (cache_->in_prefetch_window(*e, now)) maybe_prefetch(*e);
   return set;
 }
 
+std::optional<record::RecordSet> CachedLookup::fresh(const Query& q) {
+  return serve_fresh(cache_->find(q.domain), q, clock_.monotonic());
+}
+
 void CachedLookup::fetch(const Query& q, FetchCallback done) {
-  if (auto hit = fresh(q)) {
+  // One lookup and one clock reading serve the whole decision.
+  cache::Entry* e = cache_->find(q.domain);
+  const auto now = clock_.monotonic();
+  if (auto hit = serve_fresh(e, q, now)) {
     done(std::move(*hit));
     return;
   }
   ++cache_->stats().misses;
   std::vector<std::string> explain;
-  if (const cache::Entry* e = cache_->find(q.domain)) {
-    const auto now = clock_.monotonic();
+  if (e) {
     // RFC 8767 §5 failure recheck: a refresh failed moments ago; serve the
     // stale entry without asking DNS again.
     if (cache_->freshness(*e, now) == cache::Freshness::Stale && e->has_failed &&
         now - e->failed < std::chrono::seconds(cache_->settings().stale_recheck)) {
       ++cache_->stats().stale;
-      record::RecordSet set = from_entry(*e, true, q.explain);
+      record::RecordSet set = from_entry(*e, now, true, q.explain);
       if (q.explain) set.explain.push_back("cache: DNS failed recently; not asked again yet");
       done(std::move(set));
       return;
@@ -180,7 +185,7 @@ void CachedLookup::on_answer(const std::string& domain, record::RecordSet set) {
         cache_->stats().stale += f.waiters.size();
         std::vector<std::string> dns_explain = std::move(set.explain);
         for (auto& w : f.waiters) {
-          record::RecordSet s = from_entry(*e, true, true);
+          record::RecordSet s = from_entry(*e, now, true, true);
           s.explain.insert(s.explain.begin(), dns_explain.begin(), dns_explain.end());
           s.explain.insert(s.explain.begin(), f.explain.begin(), f.explain.end());
           s.explain.push_back("cache: DNS failed (" + set.reason + "), served stale (RFC 8767)");

@@ -57,7 +57,11 @@ class CachedLookup final : public SrvLookup {
     std::vector<std::string> explain;  // of the asker that started it
   };
 
-  record::RecordSet from_entry(const cache::Entry& e, bool stale, bool explain) const;
+  record::RecordSet from_entry(const cache::Entry& e, base::Clock::Monotonic now, bool stale,
+                               bool explain) const;
+  // The answer of a fresh entry (and a prefetch in its window), or nothing.
+  std::optional<record::RecordSet> serve_fresh(cache::Entry* e, const Query& q,
+                                               base::Clock::Monotonic now);
   void start(const Query& q, std::vector<std::string> explain, FetchCallback first);
   void maybe_prefetch(const cache::Entry& e);
   void on_answer(const std::string& domain, record::RecordSet set);

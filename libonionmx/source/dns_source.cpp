@@ -34,24 +34,29 @@ record::Answer answer_from_set(record::RecordSet set, const record::UniformRng& 
 DnsSource::DnsSource(std::shared_ptr<SrvLookup> lookup, record::UniformRng rng)
     : rng_(std::move(rng)), lookup_(std::move(lookup)) {}
 
+namespace {
+
+// An answer this link gives without asking DNS.
+void decide_here(const StepCallback& done, base::Status status, const char* reason) {
+  Step step;
+  step.decided = true;
+  step.answer.status = status;
+  step.answer.source = DnsSource::kName;
+  step.answer.reason = reason;
+  done(std::move(step));
+}
+
+}  // namespace
+
 void DnsSource::lookup(const Query& q, StepCallback done) {
   // RFC 7686: .onion names never go to DNS, whatever the source order.
   if (address::is_onion_name(q.domain)) {
-    Step step;
-    step.decided = true;
-    step.answer.status = base::Status::BadData;
-    step.answer.source = kName;
-    step.answer.reason = "onion names are never sent to DNS (RFC 7686)";
-    done(std::move(step));
+    decide_here(done, base::Status::BadData, "onion names are never sent to DNS (RFC 7686)");
     return;
   }
+  // After shutdown() (the chain is going away): never the failure policy.
   if (!lookup_) {
-    Step step;
-    step.decided = true;
-    step.answer.status = base::Status::Temp;
-    step.answer.source = kName;
-    step.answer.reason = "DNS lookup cancelled (shutting down)";
-    done(std::move(step));
+    decide_here(done, base::Status::Temp, "DNS lookup cancelled (shutting down)");
     return;
   }
   lookup_->fetch(q, [this, done = std::move(done)](record::RecordSet set) {
