@@ -1,0 +1,220 @@
+// onionmxd - the onionmx lookup daemon for Postfix (socketmap, tcp_table).
+//
+// One process, one libevent loop, no threads: listeners, MTA connections,
+// signals and the library's DNS all run from one event_base_dispatch().  The
+// library is driven through the public C++ API only (onionmx.hpp, with
+// Options::event_base), as onionmx-lookup is; the wire codecs are the pure
+// ones of libonionmx/proto.  docs/onionmxd.md, onionmxd(8).
+//
+// Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start (bad
+// configuration, a listener that cannot bind), 2 on a usage error.
+#include <event2/event.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <onionmx/onionmx.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/guarded_main.hpp"
+#include "common/source_flags.hpp"
+#include "log.hpp"
+#include "server.hpp"
+
+namespace {
+
+constexpr int kExitStartup = 1;
+constexpr int kExitUsage = 2;
+
+struct Args {
+  onionmx::tools::SourceArgs src;
+  std::vector<std::string> socketmap;
+  std::vector<std::string> tcp_table;
+  std::string socket_mode = "0666";
+  std::size_t max_connections = 1000;
+  std::size_t max_request = onionmx::proto::kDefaultMaxRequest;
+  unsigned idle_timeout = 60;
+  double request_timeout = 6.0;
+  std::string log_level = "info";
+  bool version = false;
+};
+
+void define(CLI::App& app, Args& a) {
+  onionmx::tools::define_source_flags(app, a.src);
+  app.add_option("--socketmap", a.socketmap,
+                 "Serve Postfix socketmap on LISTEN (inet:HOST:PORT or unix:/PATH), repeatable")
+      ->option_text("LISTEN")
+      ->allow_extra_args(false);
+  app.add_option("--tcp-table", a.tcp_table,
+                 "Serve Postfix tcp_table on LISTEN (inet:HOST:PORT or unix:/PATH), repeatable")
+      ->option_text("LISTEN")
+      ->allow_extra_args(false);
+  app.add_option("--socket-mode", a.socket_mode, "Mode of unix sockets, octal")
+      ->capture_default_str()
+      ->option_text("MODE");
+  app.add_option("--max-connections", a.max_connections,
+                 "Connections served at once; more are closed at accept")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  app.add_option("--max-request", a.max_request,
+                 "Largest request in bytes; a larger one closes its connection")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+  app.add_option("--idle-timeout", a.idle_timeout,
+                 "Seconds without a request before a connection is closed (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 86400u));
+  app.add_option("--request-timeout", a.request_timeout,
+                 "Seconds one request may take before it is answered TEMP (tcp_table 400)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 90.0));
+  app.add_option("--log-level", a.log_level, "Lowest level logged to stderr")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  app.add_flag("--version", a.version, "Print the version and exit");
+}
+
+bool parse_mode(const std::string& text, unsigned& out) {
+  if (text.empty() || text.size() > 5) return false;
+  unsigned v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return false;
+    v = v * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 07777) return false;
+  out = v;
+  return true;
+}
+
+struct EventFree {
+  void operator()(event* e) const noexcept { event_free(e); }
+};
+using EventPtr = std::unique_ptr<event, EventFree>;
+
+struct Loop {
+  event_base* base = nullptr;
+  onionmx::Context* ctx = nullptr;
+};
+
+void on_hup(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  auto* loop = static_cast<Loop*>(arg);
+  if (loop->ctx->reload() == ONIONMX_OK) {
+    onionmxd::log(onionmxd::Level::Info, "SIGHUP: configuration reloaded (generation " +
+                                             std::to_string(loop->ctx->generation()) + ")");
+  } else {
+    onionmxd::log(onionmxd::Level::Error, "SIGHUP: reload failed, the previous configuration " +
+                                              std::string("keeps answering: ") +
+                                              loop->ctx->last_error());
+  }
+}
+
+void on_stop(evutil_socket_t fd, short /*what*/, void* arg) {
+  onionmxd::log(onionmxd::Level::Info,
+                std::string(fd == SIGINT ? "SIGINT" : "SIGTERM") + ": shutting down");
+  event_base_loopbreak(static_cast<Loop*>(arg)->base);
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "Answer Postfix socketmap and tcp_table lookups: which Tor onion service "
+      "receives mail for a recipient.",
+      "onionmxd"};
+  Args args;
+  define(app, args);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  if (args.version) {
+    std::printf("onionmxd %s (library %s)\n", ONIONMX_VERSION_STRING, onionmx_version());
+    return 0;
+  }
+  auto usage = [](const std::string& msg) {
+    std::fprintf(stderr, "onionmxd: %s\n", msg.c_str());
+    return kExitUsage;
+  };
+  if (args.socketmap.empty() && args.tcp_table.empty())
+    return usage("nothing to serve: give --socketmap LISTEN and/or --tcp-table LISTEN");
+  onionmxd::Limits limits;
+  if (!parse_mode(args.socket_mode, limits.socket_mode))
+    return usage("--socket-mode: not an octal mode: " + args.socket_mode);
+  limits.max_connections = args.max_connections;
+  limits.max_request = args.max_request;
+  limits.idle_timeout_s = args.idle_timeout;
+  limits.request_timeout_ms = static_cast<unsigned>(std::lround(args.request_timeout * 1000.0));
+  onionmxd::Level level = onionmxd::Level::Info;
+  onionmxd::parse_level(args.log_level, level);
+  onionmxd::set_threshold(level);
+
+  onionmx::Options opts;
+  onionmx::tools::apply_config_flag(args.src, opts);
+  if (std::string err = onionmx::tools::apply_source_flags(args.src, opts); !err.empty())
+    return usage(err);
+  if (opts.timeout_ms >= limits.request_timeout_ms)
+    onionmxd::log(onionmxd::Level::Warning,
+                  "--timeout is not below --request-timeout: slow lookups end at the request "
+                  "deadline (TEMP) instead of with the resolver's own reason");
+  opts.log = [](int lvl, const std::string& msg) {
+    onionmxd::log(static_cast<onionmxd::Level>(lvl & 3), msg);
+  };
+
+  // Owned in this order, freed in reverse: connections, then the context
+  // (which saves the cache), then the base it runs on.
+  std::unique_ptr<event_base, decltype(&event_base_free)> base(event_base_new(), &event_base_free);
+  if (!base) {
+    std::fprintf(stderr, "onionmxd: cannot create the event loop\n");
+    return kExitStartup;
+  }
+  opts.event_base = base.get();
+  std::optional<onionmx::Context> ctx;
+  try {
+    ctx.emplace(opts);
+  } catch (const onionmx::Error& e) {
+    onionmxd::log(onionmxd::Level::Error, std::string("cannot start: ") + e.what());
+    return kExitStartup;
+  }
+  {
+    onionmxd::Server server(base.get(), *ctx, limits);
+    for (const auto& spec : args.socketmap)
+      if (std::string err = server.listen(onionmxd::Protocol::Socketmap, spec); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
+    for (const auto& spec : args.tcp_table)
+      if (std::string err = server.listen(onionmxd::Protocol::TcpTable, spec); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
+
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished client is an EPIPE, not a death
+    Loop loop{base.get(), &*ctx};
+    EventPtr hup(evsignal_new(base.get(), SIGHUP, on_hup, &loop));
+    EventPtr term(evsignal_new(base.get(), SIGTERM, on_stop, &loop));
+    EventPtr intr(evsignal_new(base.get(), SIGINT, on_stop, &loop));
+    if (!hup || !term || !intr || evsignal_add(hup.get(), nullptr) != 0 ||
+        evsignal_add(term.get(), nullptr) != 0 || evsignal_add(intr.get(), nullptr) != 0) {
+      onionmxd::log(onionmxd::Level::Error, "cannot install signal handlers");
+      return kExitStartup;
+    }
+    onionmxd::log(onionmxd::Level::Info, std::string("ready (onionmxd ") + ONIONMX_VERSION_STRING +
+                                             ", library " + onionmx_version() + ")");
+    event_base_dispatch(base.get());
+    server.shutdown();  // every connection's lookup cancelled
+  }
+  ctx.reset();  // saves the cache file, if one is configured
+  onionmxd::log(onionmxd::Level::Info, "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return onionmx::tools::guarded_main("onionmxd", kExitStartup, [&] { return run(argc, argv); });
+}
