@@ -16,6 +16,7 @@ Exit 77 (skipped) when knotd or postmap is missing.
 """
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -47,12 +48,12 @@ def j(*parts):
 class Daemon:
     """One onionmxd with a socketmap and a tcp_table inet port and a unix socket."""
 
-    def __init__(self, name, extra):
+    def __init__(self, name, extra, wrap=()):
         self.name = name
         self.sm_port, self.tcp_port = dh.free_port(), dh.free_port()
         self.sock = j(name + ".sock")
         self.log_path = j(name + ".log")
-        argv = [DAEMON, "--socketmap", f"inet:127.0.0.1:{self.sm_port}",
+        argv = list(wrap) + [DAEMON, "--socketmap", f"inet:127.0.0.1:{self.sm_port}",
                 "--tcp-table", f"inet:127.0.0.1:{self.tcp_port}",
                 "--socketmap", "unix:" + self.sock, "--state-dir", j("state-" + name),
                 "--log-level", "debug"] + extra
@@ -124,6 +125,13 @@ def closed_by_peer(s, wait=5.0):
         return True
     except socket.timeout:
         return False
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of process pid (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def setUpModule():
@@ -253,6 +261,23 @@ class ProtocolAbuse(WithDaemon):
             s.sendall(b"".join(netstring(f"onionmx {k}") for k in keys))
             self.assertEqual(read_netstrings(s, len(keys)), want)
 
+    def test_many_idle_connections(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 2100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+        idle = []
+        try:
+            for i in range(990):  # under the default --max-connections 1000
+                idle.append(connect(self.d.sm_port if i % 2 else self.d.tcp_port))
+            for t in self.tables():
+                self.assertEqual(postmap(FOUND, t)[:2], (0, FOUND_VALUE + "\n"), t)
+            # The idle ones are still served too.
+            idle[1].sendall(netstring(f"onionmx {ONION_RCPT}"))
+            self.assertEqual(read_netstrings(idle[1], 1), [f"OK smtptor:[{dh.V2}]:25"])
+        finally:
+            for s in idle:
+                s.close()
+
     def test_half_close_tcp_table_still_answered(self):
         # Exim's ${readsocket}: request, shutdown(SHUT_WR), read until EOF.
         with connect(self.d.tcp_port) as s:
@@ -369,6 +394,31 @@ class Signals(unittest.TestCase):
             self.assertIn("found.mx.test", f.read())
         idle.close()
         d.stop()
+
+    def test_out_of_descriptors_pauses_accepting(self):
+        # Soft and hard limit 40: accept() fails with EMFILE; the daemon
+        # pauses accepting instead of spinning, and recovers.
+        if not shutil.which("prlimit"):
+            self.skipTest("prlimit missing")
+        d = Daemon("fds", ["--server", f"127.0.0.1:{KNOT.port}"], wrap=["prlimit", "--nofile=40:40"])
+        conns = []
+        try:
+            for _ in range(60):
+                conns.append(connect(d.sm_port))
+            dh.wait_until(lambda: "accept failed" in d.log(), 10, "EMFILE logged")
+            before = cpu_seconds(d.proc.pid)
+            time.sleep(1)
+            self.assertTrue(d.proc.running())
+            self.assertLess(cpu_seconds(d.proc.pid) - before, 0.5, "spinning on accept")
+            for s in conns:
+                s.close()
+            conns = []
+            dh.wait_until(lambda: ask(d.sm_port, "*") == "NOTFOUND ", 10, "answers again")
+            self.assertEqual(ask(d.sm_port, FOUND), f"OK {FOUND_VALUE}")
+        finally:
+            for s in conns:
+                s.close()
+            d.stop()
 
     def test_bad_listen_spec_and_busy_port_fail_at_start(self):
         for argv in [["--socketmap", "inet:127.0.0.1"], ["--socketmap", "unix:relative/path"], []]:

@@ -9,6 +9,7 @@
 // Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start (bad
 // configuration, a listener that cannot bind), 2 on a usage error.
 #include <event2/event.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
@@ -89,6 +90,24 @@ bool parse_mode(const std::string& text, unsigned& out) {
   if (v > 07777) return false;
   out = v;
   return true;
+}
+
+// Each connection is a descriptor: raise the soft limit to the hard one
+// (often 1024 and 524288), and say so when even that is too low.
+void raise_fd_limit(std::size_t connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    (void)getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  constexpr rlim_t kSpare = 64;  // listeners, DNS sockets, files
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < connections + kSpare)
+    onionmxd::log(onionmxd::Level::Warning, "open file limit " + std::to_string(rl.rlim_cur) +
+                                                " is too low for --max-connections " +
+                                                std::to_string(connections) +
+                                                ": accepting pauses when it is reached");
 }
 
 struct EventFree {
@@ -193,6 +212,7 @@ int run(int argc, char** argv) {
         return kExitStartup;
       }
 
+    raise_fd_limit(limits.max_connections);
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client is an EPIPE, not a death
     Loop loop{base.get(), &*ctx};
     EventPtr hup(evsignal_new(base.get(), SIGHUP, on_hup, &loop));

@@ -39,6 +39,12 @@ void accept_cb(evconnlistener* /*l*/, evutil_socket_t fd, sockaddr* /*addr*/, in
                void* arg) {
   static_cast<Listener*>(arg)->on_accept(fd);
 }
+void accept_error_cb(evconnlistener* /*l*/, void* arg) {
+  static_cast<Listener*>(arg)->on_accept_error();
+}
+void resume_cb(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<Listener*>(arg)->on_resume();
+}
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -287,9 +293,12 @@ Listener::Listener(Server& server, Protocol proto, proto::ListenSpec spec, evcon
       shown_(std::move(shown)),
       unlink_at_exit_(unlink_at_exit) {
   evconnlistener_set_cb(listener_, accept_cb, this);
+  evconnlistener_set_error_cb(listener_, accept_error_cb);
+  resume_ = evtimer_new(server_.base(), resume_cb, this);
 }
 
 Listener::~Listener() {
+  if (resume_) event_free(resume_);
   evconnlistener_free(listener_);
   if (unlink_at_exit_) ::unlink(spec_.path.c_str());
 }
@@ -311,6 +320,17 @@ void Listener::on_accept(evutil_socket_t fd) {
   }
   server_.accept(proto_, fd, std::move(peer));
 }
+
+void Listener::on_accept_error() {
+  const int e = EVUTIL_SOCKET_ERROR();
+  log(Level::Warning, std::string(protocol_name(proto_)) + " " + shown_ + ": accept failed: " +
+                          evutil_socket_error_to_string(e) + "; not accepting for 100 ms");
+  evconnlistener_disable(listener_);
+  timeval tv{0, 100000};
+  if (resume_) evtimer_add(resume_, &tv);
+}
+
+void Listener::on_resume() { evconnlistener_enable(listener_); }
 
 // ---- Server ----
 

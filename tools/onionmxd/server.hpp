@@ -99,6 +99,10 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
   void on_accept(evutil_socket_t fd);
+  // accept() failed (EMFILE, ENFILE, ENOBUFS, ...): the pending connection
+  // would wake the loop at once again, so accepting pauses for a moment.
+  void on_accept_error();
+  void on_resume();
   const std::string& shown() const { return shown_; }
 
  private:
@@ -108,6 +112,7 @@ class Listener {
   evconnlistener* listener_;
   std::string shown_;  // the endpoint as bound, for the log (inet: the real port)
   bool unlink_at_exit_;
+  event* resume_ = nullptr;  // re-enables accepting after on_accept_error()
 };
 
 class Server {
