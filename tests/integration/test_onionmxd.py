@@ -354,6 +354,32 @@ class SlowDns(unittest.TestCase):
         self.assertIn("connection refused", self.d.log())
 
 
+class DnsStoppedMidRun(unittest.TestCase):
+    def test_answers_stay_correct_when_the_dns_server_stops(self):
+        z = dh.Zone("mx.test")
+        z.add_srv(dh.SRV_PREFIX + "found", 0, 0, 25, V1 + ".")
+        os.makedirs(j("knot2"), exist_ok=True)
+        knot = dh.KnotServer(j("knot2"), {"mx.test": z.text()}, name="knot2",
+                             serials={"mx.test": z.serial}).start()
+        d = Daemon("dnsstop", ["--server", f"127.0.0.1:{knot.port}", "--timeout", "1"])
+        try:
+            self.assertEqual(ask(d.sm_port, FOUND), f"OK {FOUND_VALUE}")
+            self.assertEqual(ask(d.sm_port, NOTFOUND), "NOTFOUND ")
+            knot.stop()
+            # Cached answers still serve; a new domain is TEMP, never NOTFOUND.
+            self.assertEqual(ask(d.sm_port, FOUND), f"OK {FOUND_VALUE}")
+            self.assertTrue(ask(d.sm_port, "n@uncached.mx.test").startswith("TEMP "))
+            with connect(d.tcp_port) as s:
+                s.sendall(b"get n2@uncached.mx.test\n")
+                self.assertTrue(s.recv(4096).startswith(b"400 "))
+            self.assertEqual(ask(d.sm_port, ONION_RCPT), f"OK smtptor:[{dh.V2}]:25")
+            self.assertEqual(ask(d.sm_port, "*"), "NOTFOUND ")
+            self.assertTrue(d.proc.running())
+        finally:
+            d.stop()
+            knot.stop()
+
+
 class Signals(unittest.TestCase):
     def test_sighup_broken_config_keeps_old_then_good_config_applies(self):
         conf = j("hup.toml")
