@@ -446,8 +446,29 @@ class Signals(unittest.TestCase):
                 s.close()
             d.stop()
 
+    def test_user_group_socket_owner_and_syslog(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        os.chmod(WORK, 0o755)  # nobody must reach the socket's directory
+        d = Daemon("drop", ["--server", f"127.0.0.1:{KNOT.port}", "--user", "nobody",
+                            "--group", "nogroup", "--socket-owner", "nobody",
+                            "--socket-group", "nogroup", "--socket-mode", "0660", "--syslog"])
+        try:
+            st = os.stat(d.sock)
+            self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777), (65534, 65534, 0o660))
+            with open(f"/proc/{d.proc.pid}/status") as f:
+                status = f.read()
+            self.assertRegex(status, r"\nUid:\s+65534\s+65534\s+65534\s+65534\n")
+            self.assertRegex(status, r"\nGid:\s+65534\s+65534\s+65534\s+65534\n")
+            self.assertEqual(ask(d.sm_port, FOUND), f"OK {FOUND_VALUE}")
+            self.assertNotIn("key=", d.log())  # the lines went to syslog
+        finally:
+            d.stop()
+
     def test_bad_listen_spec_and_busy_port_fail_at_start(self):
-        for argv in [["--socketmap", "inet:127.0.0.1"], ["--socketmap", "unix:relative/path"], []]:
+        for argv in [["--socketmap", "inet:127.0.0.1"], ["--socketmap", "unix:relative/path"], [],
+                     ["--socketmap", "inet:127.0.0.1:0", "--user", "no-such-user-x"],
+                     ["--socketmap", "inet:127.0.0.1:0", "--socket-mode", "0999"]]:
             p = subprocess.run([DAEMON] + argv, capture_output=True, text=True, timeout=30)
             self.assertNotEqual(p.returncode, 0, argv)
         with socket.socket() as busy:

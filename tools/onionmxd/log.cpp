@@ -1,12 +1,20 @@
 // log.cpp - see log.hpp.
 #include "log.hpp"
 
+#include <syslog.h>
+
 #include <cstdio>
 
 namespace onionmxd {
 
 namespace {
 Level g_threshold = Level::Info;
+bool g_syslog = false;
+}  // namespace
+
+void use_syslog() {
+  openlog("onionmxd", LOG_PID | LOG_NDELAY, LOG_MAIL);
+  g_syslog = true;
 }
 
 bool parse_level(std::string_view word, Level& out) {
@@ -26,6 +34,12 @@ bool enabled(Level l) { return static_cast<int>(l) >= static_cast<int>(g_thresho
 void log(Level l, const std::string& message) {
   static const char* const kNames[] = {"debug", "info", "warning", "error"};
   if (!enabled(l)) return;
+  if (g_syslog) {
+    static const int kPriorities[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+    syslog(kPriorities[static_cast<int>(l) & 3], "%s: %s", kNames[static_cast<int>(l) & 3],
+           message.c_str());
+    return;
+  }
   // One fprintf per line: stderr is unbuffered, so lines do not interleave.
   std::fprintf(stderr, "onionmxd: %s: %s\n", kNames[static_cast<int>(l) & 3], message.c_str());
 }

@@ -2,7 +2,8 @@
 //
 //   onionmxd: info: socketmap key="u@example.org" answer="NOTFOUND " ...
 //
-// Levels are the library's (ONIONMX_LOG_*); messages below the threshold
+// With --syslog the same text goes to syslog(3) (facility mail, priority
+// debug/info/warning/err).  Levels are the library's (ONIONMX_LOG_*); messages below the threshold
 // (--log-level) are dropped.  Keys come from the network: printable()
 // escapes them before they reach the log.
 #pragma once
@@ -18,6 +19,8 @@ enum class Level { Debug = 0, Info = 1, Warning = 2, Error = 3 };
 // "debug", "info", "warning", "error"; false for any other word.
 bool parse_level(std::string_view word, Level& out);
 void set_threshold(Level l);
+// From now on to syslog(3), facility mail, instead of stderr.
+void use_syslog();
 bool enabled(Level l);
 void log(Level l, const std::string& message);
 

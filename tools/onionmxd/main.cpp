@@ -9,7 +9,10 @@
 // Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start (bad
 // configuration, a listener that cannot bind), 2 on a usage error.
 #include <event2/event.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
@@ -42,6 +45,11 @@ struct Args {
   unsigned idle_timeout = 60;
   double request_timeout = 6.0;
   std::string log_level = "info";
+  bool syslog = false;
+  std::string socket_owner;
+  std::string socket_group;
+  std::string user;
+  std::string group;
   bool version = false;
 };
 
@@ -77,7 +85,51 @@ void define(CLI::App& app, Args& a) {
   app.add_option("--log-level", a.log_level, "Lowest level logged to stderr")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  app.add_flag("--syslog", a.syslog, "Log to syslog (facility mail) instead of stderr");
+  app.add_option("--socket-owner", a.socket_owner, "Owner of unix sockets (name or uid)")
+      ->option_text("USER");
+  app.add_option("--socket-group", a.socket_group, "Group of unix sockets (name or gid)")
+      ->option_text("GROUP");
+  app.add_option("--user", a.user, "Run as USER after binding (name or uid; needs root)")
+      ->option_text("USER");
+  app.add_option("--group", a.group, "Run with GROUP after binding (default: USER's group)")
+      ->option_text("GROUP");
   app.add_flag("--version", a.version, "Print the version and exit");
+}
+
+// A user or group given by name or number; -1 if unknown.
+long numeric_id(const std::string& s) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stol(s);
+}
+
+struct Ids {
+  long uid = -1;
+  long gid = -1;  // the user's primary group when found by user name
+};
+
+Ids user_ids(const std::string& name) {
+  if (const passwd* pw = getpwnam(name.c_str())) return {pw->pw_uid, pw->pw_gid};
+  const long n = numeric_id(name);
+  if (n < 0) return {};
+  if (const passwd* pw = getpwuid(static_cast<uid_t>(n))) return {pw->pw_uid, pw->pw_gid};
+  return {n, -1};
+}
+
+long group_id(const std::string& name) {
+  if (const group* gr = getgrnam(name.c_str())) return gr->gr_gid;
+  return numeric_id(name);
+}
+
+// Drops root for `user`/`group` (looked up before); an empty string on success.
+std::string drop_privileges(const std::string& user, long uid, long gid) {
+  if (setgroups(0, nullptr) != 0 && geteuid() == 0) return "setgroups failed";
+  if (gid >= 0 && setgid(static_cast<gid_t>(gid)) != 0)
+    return "cannot switch to group " + std::to_string(gid);
+  if (uid >= 0 && setuid(static_cast<uid_t>(uid)) != 0) return "cannot switch to user " + user;
+  if (uid > 0 && setuid(0) == 0) return "root privileges could be regained";
+  return {};
 }
 
 bool parse_mode(const std::string& text, unsigned& out) {
@@ -168,6 +220,18 @@ int run(int argc, char** argv) {
   limits.max_request = args.max_request;
   limits.idle_timeout_s = args.idle_timeout;
   limits.request_timeout_ms = static_cast<unsigned>(std::lround(args.request_timeout * 1000.0));
+  if (!args.socket_owner.empty() &&
+      (limits.socket_uid = static_cast<int>(user_ids(args.socket_owner).uid)) < 0)
+    return usage("--socket-owner: unknown user " + args.socket_owner);
+  if (!args.socket_group.empty() &&
+      (limits.socket_gid = static_cast<int>(group_id(args.socket_group))) < 0)
+    return usage("--socket-group: unknown group " + args.socket_group);
+  Ids run_as;
+  if (!args.user.empty() && (run_as = user_ids(args.user)).uid < 0)
+    return usage("--user: unknown user " + args.user);
+  if (!args.group.empty() && (run_as.gid = group_id(args.group)) < 0)
+    return usage("--group: unknown group " + args.group);
+  if (args.syslog) onionmxd::use_syslog();
   onionmxd::Level level = onionmxd::Level::Info;
   onionmxd::parse_level(args.log_level, level);
   onionmxd::set_threshold(level);
@@ -213,6 +277,14 @@ int run(int argc, char** argv) {
       }
 
     raise_fd_limit(limits.max_connections);
+    if (run_as.uid >= 0 || run_as.gid >= 0) {
+      if (std::string err = drop_privileges(args.user, run_as.uid, run_as.gid); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
+      onionmxd::log(onionmxd::Level::Info, "running as uid " + std::to_string(getuid()) + ", gid " +
+                                               std::to_string(getgid()));
+    }
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client is an EPIPE, not a death
     Loop loop{base.get(), &*ctx};
     EventPtr hup(evsignal_new(base.get(), SIGHUP, on_hup, &loop));

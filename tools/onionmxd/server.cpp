@@ -424,6 +424,14 @@ std::string Server::listen_unix(Protocol proto, const proto::ListenSpec& spec) {
     ::unlink(path.c_str());
     return "cannot chmod " + path + ": " + errno_text(e);
   }
+  if ((limits_.socket_uid >= 0 || limits_.socket_gid >= 0) &&
+      ::chown(path.c_str(), static_cast<uid_t>(limits_.socket_uid),
+              static_cast<gid_t>(limits_.socket_gid)) != 0) {
+    const int e = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return "cannot chown " + path + ": " + errno_text(e);
+  }
   evconnlistener* l = evconnlistener_new(
       base_, accept_cb, nullptr, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, kBacklog, fd);
   if (!l) {

@@ -43,6 +43,8 @@ struct Limits {
   unsigned idle_timeout_s = 60;        // no request for this long: closed (0: never)
   unsigned request_timeout_ms = 6000;  // no answer by then: TEMP / 400
   unsigned socket_mode = 0666;         // unix listeners
+  int socket_uid = -1;                 // unix listeners' owner and group; -1: ours
+  int socket_gid = -1;
 };
 
 class Server;
