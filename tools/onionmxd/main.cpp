@@ -220,17 +220,23 @@ int run(int argc, char** argv) {
   limits.max_request = args.max_request;
   limits.idle_timeout_s = args.idle_timeout;
   limits.request_timeout_ms = static_cast<unsigned>(std::lround(args.request_timeout * 1000.0));
-  if (!args.socket_owner.empty() &&
-      (limits.socket_uid = static_cast<int>(user_ids(args.socket_owner).uid)) < 0)
-    return usage("--socket-owner: unknown user " + args.socket_owner);
-  if (!args.socket_group.empty() &&
-      (limits.socket_gid = static_cast<int>(group_id(args.socket_group))) < 0)
-    return usage("--socket-group: unknown group " + args.socket_group);
+  if (!args.socket_owner.empty()) {
+    limits.socket_uid = static_cast<int>(user_ids(args.socket_owner).uid);
+    if (limits.socket_uid < 0) return usage("--socket-owner: unknown user " + args.socket_owner);
+  }
+  if (!args.socket_group.empty()) {
+    limits.socket_gid = static_cast<int>(group_id(args.socket_group));
+    if (limits.socket_gid < 0) return usage("--socket-group: unknown group " + args.socket_group);
+  }
   Ids run_as;
-  if (!args.user.empty() && (run_as = user_ids(args.user)).uid < 0)
-    return usage("--user: unknown user " + args.user);
-  if (!args.group.empty() && (run_as.gid = group_id(args.group)) < 0)
-    return usage("--group: unknown group " + args.group);
+  if (!args.user.empty()) {
+    run_as = user_ids(args.user);
+    if (run_as.uid < 0) return usage("--user: unknown user " + args.user);
+  }
+  if (!args.group.empty()) {
+    run_as.gid = group_id(args.group);
+    if (run_as.gid < 0) return usage("--group: unknown group " + args.group);
+  }
   if (args.syslog) onionmxd::use_syslog();
   onionmxd::Level level = onionmxd::Level::Info;
   onionmxd::parse_level(args.log_level, level);
