@@ -278,6 +278,34 @@ class ProtocolAbuse(WithDaemon):
             for s in idle:
                 s.close()
 
+    def test_client_that_never_reads(self):
+        # 200000 pipelined requests (15 MB), replies never read: the daemon stops
+        # reading from it (backpressure) and keeps serving everyone else.
+        greedy = connect(self.d.sm_port)
+        greedy.setblocking(False)
+        req = netstring(f"onionmx {ONION_RCPT}") * 200000
+        sent, progress = 0, time.monotonic()
+        while sent < len(req) and time.monotonic() - progress < 1.0:  # stalled for 1 s: stop
+            try:
+                sent += greedy.send(req[sent:sent + 65536])
+                progress = time.monotonic()
+            except BlockingIOError:
+                time.sleep(0.01)
+        self.assertLess(sent, len(req), "the daemon read everything: no backpressure")
+        with open(f"/proc/{self.d.proc.pid}/maps") as f:
+            sanitized = "libasan" in f.read()  # shadow memory and quarantine: RSS means nothing
+        with open(f"/proc/{self.d.proc.pid}/status") as f:
+            rss_kb = int(next(ln for ln in f if ln.startswith("VmRSS:")).split()[1])
+        if not sanitized:
+            self.assertLess(rss_kb, 64 * 1024)
+        self.assertEqual(ask(self.d.sm_port, FOUND), f"OK {FOUND_VALUE}")
+        # Reading the replies lets it go on, in order.
+        greedy.setblocking(True)
+        greedy.settimeout(10)
+        want = f"OK smtptor:[{dh.V2}]:25"
+        self.assertEqual(read_netstrings(greedy, 100), [want] * 100)
+        greedy.close()
+
     def test_half_close_tcp_table_still_answered(self):
         # Exim's ${readsocket}: request, shutdown(SHUT_WR), read until EOF.
         with connect(self.d.tcp_port) as s:
