@@ -495,6 +495,40 @@ class Signals(unittest.TestCase):
         finally:
             d.stop()
 
+    def test_stale_unix_socket_replaced_after_kill(self):
+        d = Daemon("stale", ["--server", f"127.0.0.1:{KNOT.port}"])
+        d.proc.kill()  # SIGKILL: the socket file stays behind
+        self.assertTrue(os.path.exists(d.sock))
+        d2 = Daemon("stale", ["--server", f"127.0.0.1:{KNOT.port}"])
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(d2.sock)
+                s.sendall(netstring("onionmx *"))
+                self.assertEqual(read_netstrings(s, 1), ["NOTFOUND "])
+        finally:
+            d2.stop()
+
+    def test_sd_notify_ready_reloading_stopping(self):
+        path = j("sd-notify.dgram")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as ns:
+            ns.bind(path)
+            ns.settimeout(10)
+            os.environ["NOTIFY_SOCKET"] = path
+            try:
+                d = Daemon("notify", ["--server", f"127.0.0.1:{KNOT.port}"])
+            finally:
+                del os.environ["NOTIFY_SOCKET"]
+            try:
+                self.assertEqual(ns.recv(4096), b"READY=1\nSTATUS=serving")
+                os.kill(d.proc.pid, signal.SIGHUP)
+                self.assertEqual(ns.recv(4096), b"RELOADING=1")
+                self.assertEqual(ns.recv(4096), b"READY=1")
+                os.kill(d.proc.pid, signal.SIGTERM)
+                self.assertEqual(ns.recv(4096), b"STOPPING=1")
+                self.assertEqual(d.proc.proc.wait(timeout=10), 0)
+            finally:
+                d.stop()
+
     def test_bad_listen_spec_and_busy_port_fail_at_start(self):
         for argv in [["--socketmap", "inet:127.0.0.1"], ["--socketmap", "unix:relative/path"], [],
                      ["--socketmap", "inet:127.0.0.1:0", "--user", "no-such-user-x"],
@@ -509,6 +543,16 @@ class Signals(unittest.TestCase):
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertIn("cannot start", p.stderr)
+        # A unix path held by a datagram socket or a plain file is not taken over.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as dg:
+            dg.bind(j("held.dgram"))
+            with open(j("plain.file"), "w") as f:
+                f.write("x")
+            for path in (j("held.dgram"), j("plain.file")):
+                p = subprocess.run([DAEMON, "--socketmap", "unix:" + path], capture_output=True,
+                                   text=True, timeout=30)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertTrue(os.path.exists(path), path)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <onionmx/onionmx.hpp>
 #include <optional>
@@ -28,6 +30,7 @@
 #include "common/guarded_main.hpp"
 #include "common/source_flags.hpp"
 #include "log.hpp"
+#include "notify.hpp"
 #include "server.hpp"
 
 namespace {
@@ -174,7 +177,10 @@ struct Loop {
 
 void on_hup(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   auto* loop = static_cast<Loop*>(arg);
-  if (loop->ctx->reload() == ONIONMX_OK) {
+  onionmxd::notify("RELOADING=1");
+  const int rc = loop->ctx->reload();
+  onionmxd::notify("READY=1");
+  if (rc == ONIONMX_OK) {
     onionmxd::log(onionmxd::Level::Info, "SIGHUP: configuration reloaded (generation " +
                                              std::to_string(loop->ctx->generation()) + ")");
   } else {
@@ -187,6 +193,7 @@ void on_hup(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
 void on_stop(evutil_socket_t fd, short /*what*/, void* arg) {
   onionmxd::log(onionmxd::Level::Info,
                 std::string(fd == SIGINT ? "SIGINT" : "SIGTERM") + ": shutting down");
+  onionmxd::notify("STOPPING=1");
   event_base_loopbreak(static_cast<Loop*>(arg)->base);
 }
 
@@ -303,6 +310,9 @@ int run(int argc, char** argv) {
     }
     onionmxd::log(onionmxd::Level::Info, std::string("ready (onionmxd ") + ONIONMX_VERSION_STRING +
                                              ", library " + onionmx_version() + ")");
+    if (!onionmxd::notify("READY=1\nSTATUS=serving"))
+      onionmxd::log(onionmxd::Level::Warning,
+                    std::string("cannot notify $NOTIFY_SOCKET: ") + std::strerror(errno));
     event_base_dispatch(base.get());
     server.shutdown();  // every connection's lookup cancelled
   }

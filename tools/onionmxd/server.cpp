@@ -405,10 +405,14 @@ std::string Server::listen_unix(Protocol proto, const proto::ListenSpec& spec) {
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return path + ": exists and is not a socket";
     const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const bool live =
-        probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0;
-    if (probe >= 0) ::close(probe);
-    if (live) return path + ": another server is listening there";
+    if (probe < 0) return "socket: " + errno_text(errno);
+    const int rc = ::connect(probe, reinterpret_cast<sockaddr*>(&sun), sizeof sun);
+    const int e = errno;
+    ::close(probe);
+    if (rc == 0) return path + ": another server is listening there";
+    // Only a refused connection proves the socket dead (a datagram socket
+    // or one we may not reach is someone else's).
+    if (e != ECONNREFUSED) return path + ": exists and cannot be replaced: " + errno_text(e);
     ::unlink(path.c_str());
   }
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
