@@ -451,26 +451,28 @@ class Signals(unittest.TestCase):
         idle.close()
         d.stop()
 
-    def test_out_of_descriptors_pauses_accepting(self):
-        # Soft and hard limit 40: accept() fails with EMFILE; the daemon
-        # pauses accepting instead of spinning, and recovers.
+    def test_a_low_descriptor_limit_caps_connections_instead_of_running_out(self):
+        # Soft and hard limit 40: the daemon serves at most 20 connections
+        # (a reserve stays for DNS sockets and files), refuses the rest at
+        # accept, never reaches EMFILE, and answers again once clients go.
         if not shutil.which("prlimit"):
             self.skipTest("prlimit missing")
         d = Daemon("fds", ["--server", f"127.0.0.1:{KNOT.port}"], wrap=["prlimit", "--nofile=40:40"])
         conns = []
         try:
+            self.assertIn("serving at most 20 connections", d.log())
             for _ in range(60):
                 conns.append(connect(d.sm_port))
-            dh.wait_until(lambda: "accept failed" in d.log(), 10, "EMFILE logged")
+            dh.wait_until(lambda: "connection refused" in d.log(), 10, "refusals logged")
             before = cpu_seconds(d.proc.pid)
             time.sleep(1)
             self.assertTrue(d.proc.running())
             self.assertLess(cpu_seconds(d.proc.pid) - before, 0.5, "spinning on accept")
+            self.assertNotIn("accept failed", d.log(), "descriptors ran out")
             for s in conns:
                 s.close()
             conns = []
-            # Connections queued while descriptors were short may be closed
-            # unanswered; "recovers" means a new one is answered soon.
+
             def answers():
                 try:
                     return ask(d.sm_port, "*") == "NOTFOUND "
@@ -478,6 +480,7 @@ class Signals(unittest.TestCase):
                     return False
             dh.wait_until(answers, 10, "answers again")
             self.assertEqual(ask(d.sm_port, FOUND), f"OK {FOUND_VALUE}")
+            self.assertNotIn("accept failed", d.log(), "descriptors ran out")
         finally:
             for s in conns:
                 s.close()

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -148,21 +149,28 @@ bool parse_mode(const std::string& text, unsigned& out) {
 }
 
 // Each connection is a descriptor: raise the soft limit to the hard one
-// (often 1024 and 524288), and say so when even that is too low.
-void raise_fd_limit(std::size_t connections) {
+// (often 1024 and 524288), then keep --max-connections below it with a
+// reserve for the listeners, DNS sockets and files (the cache).  Running
+// out of descriptors is never a normal state: accept() would fail, and so
+// would anything else that needs a descriptor (getrlimit(2), accept(2)
+// EMFILE).  Returns the number of connections to allow.
+std::size_t fit_fd_limit(std::size_t connections) {
   rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return connections;
   if (rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     (void)setrlimit(RLIMIT_NOFILE, &rl);
     (void)getrlimit(RLIMIT_NOFILE, &rl);
   }
   constexpr rlim_t kSpare = 64;  // listeners, DNS sockets, files
-  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < connections + kSpare)
-    onionmxd::log(onionmxd::Level::Warning, "open file limit " + std::to_string(rl.rlim_cur) +
-                                                " is too low for --max-connections " +
-                                                std::to_string(connections) +
-                                                ": accepting pauses when it is reached");
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= connections + kSpare) return connections;
+  const std::size_t fit =
+      rl.rlim_cur > 2 * kSpare ? rl.rlim_cur - kSpare : std::max<rlim_t>(rl.rlim_cur / 2, 1);
+  onionmxd::log(onionmxd::Level::Warning, "open file limit " + std::to_string(rl.rlim_cur) +
+                                              " is too low for " + "--max-connections " +
+                                              std::to_string(connections) + ": serving at most " +
+                                              std::to_string(fit) + " connections");
+  return fit;
 }
 
 struct EventFree {
@@ -223,7 +231,7 @@ int run(int argc, char** argv) {
   onionmxd::Limits limits;
   if (!parse_mode(args.socket_mode, limits.socket_mode))
     return usage("--socket-mode: not an octal mode: " + args.socket_mode);
-  limits.max_connections = args.max_connections;
+  limits.max_connections = fit_fd_limit(args.max_connections);
   limits.max_request = args.max_request;
   limits.idle_timeout_s = args.idle_timeout;
   limits.request_timeout_ms = static_cast<unsigned>(std::lround(args.request_timeout * 1000.0));
@@ -289,7 +297,6 @@ int run(int argc, char** argv) {
         return kExitStartup;
       }
 
-    raise_fd_limit(limits.max_connections);
     if (run_as.uid >= 0 || run_as.gid >= 0) {
       if (std::string err = drop_privileges(args.user, run_as.uid, run_as.gid); !err.empty()) {
         onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
