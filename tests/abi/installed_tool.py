@@ -3,7 +3,8 @@
 build directory with --prefix <temp dir>, `meson install` it (no DESTDIR),
 then run the installed onionmx-lookup --demo with a clean environment (no
 LD_LIBRARY_PATH): the tool must find the installed libonionmx.so.0 by
-itself (rpath to a libdir outside the loader's default search path)."""
+itself (rpath to a libdir outside the loader's default search path).  The
+installed sbin/onionmxd --version must run the same way, its man page in man8."""
 import glob
 import os
 import subprocess
@@ -47,6 +48,14 @@ def main():
         want = f"postmaster@{V1}: found smtptor:[{V1}]:25"
         if out.returncode != 0 or want not in out.stdout:
             print(f"expected rc 0 and a line starting {want!r}")
+            return 1
+        # onionmxd: installed to sbin, with its man page, loading the same library.
+        daemon = os.path.join(prefix, "sbin", "onionmxd")
+        man8 = glob.glob(os.path.join(prefix, "**", "man8", "onionmxd.8"), recursive=True)
+        out = subprocess.run([daemon, "--version"], env=clean_env, capture_output=True, text=True,
+                             timeout=60) if os.access(daemon, os.X_OK) else None
+        if out is None or out.returncode != 0 or not out.stdout.startswith("onionmxd ") or not man8:
+            print("onionmxd not installed or not runnable:", daemon, man8, out)
             return 1
         print("installed tool under a custom prefix: ok")
     return 0

@@ -9,10 +9,8 @@
 // 3 any permanent failure or a usage error.
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <deque>
-#include <filesystem>
 #include <iostream>
 #include <onionmx/onionmx.hpp>
 #include <optional>
@@ -20,6 +18,7 @@
 #include <vector>
 
 #include "common/guarded_main.hpp"
+#include "common/source_flags.hpp"
 
 namespace {
 
@@ -28,7 +27,6 @@ constexpr int kExitNotFound = 1;
 constexpr int kExitTemp = 2;
 constexpr int kExitPermOrUsage = 3;
 
-constexpr const char* kDefaultConfig = "/etc/onionmx/onionmx.toml";
 // Keys read but not yet printed.  Large enough to keep the DNS client's
 // in-flight limit busy, small enough that memory does not grow with input.
 constexpr std::size_t kWindow = 4096;
@@ -69,20 +67,10 @@ int severity(onionmx::Outcome o) {
 
 struct Args {
   std::string format = "text";
-  std::string config;
-  std::vector<std::string> servers;
-  std::optional<bool> tcp;  // unset: the configuration file's dns.tcp
-  std::string dnssec;
-  double timeout = 0;
+  onionmx::tools::SourceArgs src;
   bool explain = false;
   bool demo = false;
   bool version = false;
-  std::string map;
-  std::vector<std::string> trusted_keys;
-  std::string state_dir;
-  std::string cache_file;
-  long cache_size = -1;
-  bool no_cache = false;
   bool cache_dump = false;
   std::vector<std::string> cache_purge;
   std::vector<std::string> keys;
@@ -91,36 +79,7 @@ struct Args {
 void define(CLI::App& app, Args& a) {
   app.add_option("--format", a.format, "Answer format")
       ->check(CLI::IsMember({"text", "json", "postfix", "opensmtpd"}));
-  app.add_option("--config", a.config,
-                 std::string("Configuration file (default ") + kDefaultConfig + " if it exists)");
-  app.add_option("--server", a.servers,
-                 "DNS server IP[:PORT], repeatable (default: config, else resolv.conf)")
-      ->allow_extra_args(false);  // one value per --server, so keys after it stay keys
-  // Both, so the command line overrides the configuration file either way.
-  auto* tcp = app.add_flag_callback("--tcp", [&a] { a.tcp = true; }, "Query DNS over TCP only");
-  app.add_flag_callback(
-         "--no-tcp", [&a] { a.tcp = false; },
-         "Query DNS over UDP first (TCP for truncated answers only)")
-      ->excludes(tcp);
-  app.add_option("--dnssec", a.dnssec, "DNSSEC policy")
-      ->check(CLI::IsMember({"off", "prefer", "require"}));
-  app.add_option("--timeout", a.timeout, "Time budget of one lookup in seconds")
-      ->check(CLI::Range(ONIONMX_TIMEOUT_MIN_MS / 1000.0, ONIONMX_TIMEOUT_MAX_MS / 1000.0));
-  app.add_option("--map", a.map,
-                 "Signed static map (JSON); its signature is read from FILE.minisig")
-      ->allow_extra_args(false);
-  app.add_option("--trusted-key", a.trusted_keys,
-                 "Minisign public key trusted to sign the map, repeatable")
-      ->allow_extra_args(false);
-  app.add_option("--state-dir", a.state_dir,
-                 "Directory of the map's rollback state (default /var/lib/onionmx)")
-      ->allow_extra_args(false);
-  app.add_option("--cache-file", a.cache_file,
-                 "Persistent cache file, read at start and saved at exit (docs/cache.md)")
-      ->allow_extra_args(false);
-  app.add_option("--cache-size", a.cache_size, "Cache entries (0 turns the cache off)")
-      ->check(CLI::Range(0L, 100000000L));
-  app.add_flag("--no-cache", a.no_cache, "No cache: every lookup asks DNS");
+  onionmx::tools::define_source_flags(app, a.src);
   app.add_flag("--cache-dump", a.cache_dump,
                "Print the cache's entries as JSON lines (those of --cache-file or cache.file)");
   app.add_option("--cache-purge", a.cache_purge,
@@ -138,7 +97,7 @@ void define(CLI::App& app, Args& a) {
 // else the usage error.
 std::string options_from(Args& a, onionmx::Options& opts) {
   if (a.demo) {
-    if (!a.keys.empty() || !a.config.empty() || !a.servers.empty())
+    if (!a.keys.empty() || !a.src.config.empty() || !a.src.servers.empty())
       return "--demo takes no keys, --config or --server";
     opts.config_text = kDemoConfig;
     a.keys = kDemoKeys;
@@ -148,29 +107,10 @@ std::string options_from(Args& a, onionmx::Options& opts) {
     if (a.cache_dump && !a.cache_purge.empty())
       return "--cache-dump and --cache-purge go in separate runs";
     if (!cache_job && a.keys.empty()) return "no keys given (try --help, or --demo)";
-    opts.config_path = a.config.empty() ? kDefaultConfig : a.config;
-    opts.config_optional = a.config.empty();
+    onionmx::tools::apply_config_flag(a.src, opts);
   }
-  if (!a.servers.empty()) {
-    std::string csv;
-    for (const auto& s : a.servers) csv += (csv.empty() ? "" : ",") + s;
-    opts.servers = csv;
-  }
-  opts.tcp = a.tcp;
-  opts.map_path = a.map;
-  if (!a.trusted_keys.empty()) opts.trusted_keys = a.trusted_keys;
-  opts.state_dir = a.state_dir;
-  if (a.no_cache && a.cache_size > 0) return "--no-cache contradicts --cache-size";
-  if (a.no_cache) opts.cache_size = 0;
-  if (a.cache_size >= 0) opts.cache_size = static_cast<std::size_t>(a.cache_size);
-  // A relative path on the command line is the shell's: from the current
-  // directory, not the state directory (which a configured one uses).
-  if (!a.cache_file.empty())
-    opts.cache_file = std::filesystem::absolute(a.cache_file).lexically_normal().string();
-  if (a.dnssec == "off") opts.dnssec = onionmx::Dnssec::Off;
-  if (a.dnssec == "prefer") opts.dnssec = onionmx::Dnssec::Prefer;
-  if (a.dnssec == "require") opts.dnssec = onionmx::Dnssec::Require;
-  if (a.timeout > 0) opts.timeout_ms = static_cast<unsigned>(std::lround(a.timeout * 1000.0));
+  if (std::string usage = onionmx::tools::apply_source_flags(a.src, opts); !usage.empty())
+    return usage;
   opts.explain = a.explain;
   opts.log = [](int level, const std::string& msg) {
     static const char* names[] = {"debug", "info", "warning", "error"};

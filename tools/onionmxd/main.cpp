@@ -1,0 +1,335 @@
+// onionmxd - the onionmx lookup daemon for Postfix (socketmap, tcp_table).
+//
+// One process, one libevent loop, no threads: listeners, MTA connections,
+// signals and the library's DNS all run from one event_base_dispatch().  The
+// library is driven through the public C++ API only (onionmx.hpp, with
+// Options::event_base), as onionmx-lookup is; the wire codecs are the pure
+// ones of libonionmx/proto.  docs/onionmxd.md, onionmxd(8).
+//
+// Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start (bad
+// configuration, a listener that cannot bind), 2 on a usage error.
+#include <event2/event.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <onionmx/onionmx.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/guarded_main.hpp"
+#include "common/source_flags.hpp"
+#include "log.hpp"
+#include "notify.hpp"
+#include "server.hpp"
+
+namespace {
+
+constexpr int kExitStartup = 1;
+constexpr int kExitUsage = 2;
+
+struct Args {
+  onionmx::tools::SourceArgs src;
+  std::vector<std::string> socketmap;
+  std::vector<std::string> tcp_table;
+  std::string socket_mode = "0666";
+  std::size_t max_connections = 1000;
+  std::size_t max_request = onionmx::proto::kDefaultMaxRequest;
+  unsigned idle_timeout = 60;
+  double request_timeout = 6.0;
+  std::string log_level = "info";
+  bool syslog = false;
+  std::string socket_owner;
+  std::string socket_group;
+  std::string user;
+  std::string group;
+  bool version = false;
+};
+
+void define(CLI::App& app, Args& a) {
+  onionmx::tools::define_source_flags(app, a.src);
+  app.add_option("--socketmap", a.socketmap,
+                 "Serve Postfix socketmap on LISTEN (inet:HOST:PORT or unix:/PATH), repeatable")
+      ->option_text("LISTEN")
+      ->allow_extra_args(false);
+  app.add_option("--tcp-table", a.tcp_table,
+                 "Serve Postfix tcp_table on LISTEN (inet:HOST:PORT or unix:/PATH), repeatable")
+      ->option_text("LISTEN")
+      ->allow_extra_args(false);
+  app.add_option("--socket-mode", a.socket_mode, "Mode of unix sockets, octal")
+      ->capture_default_str()
+      ->option_text("MODE");
+  app.add_option("--max-connections", a.max_connections,
+                 "Connections served at once; more are closed at accept")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  app.add_option("--max-request", a.max_request,
+                 "Largest request in bytes; a larger one closes its connection")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+  app.add_option("--idle-timeout", a.idle_timeout,
+                 "Seconds without a request before a connection is closed (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 86400u));
+  app.add_option("--request-timeout", a.request_timeout,
+                 "Seconds one request may take before it is answered TEMP (tcp_table 400)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 90.0));
+  app.add_option("--log-level", a.log_level, "Lowest level logged to stderr")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  app.add_flag("--syslog", a.syslog, "Log to syslog (facility mail) instead of stderr");
+  app.add_option("--socket-owner", a.socket_owner, "Owner of unix sockets (name or uid)")
+      ->option_text("USER");
+  app.add_option("--socket-group", a.socket_group, "Group of unix sockets (name or gid)")
+      ->option_text("GROUP");
+  app.add_option("--user", a.user, "Run as USER after binding (name or uid; needs root)")
+      ->option_text("USER");
+  app.add_option("--group", a.group, "Run with GROUP after binding (default: USER's group)")
+      ->option_text("GROUP");
+  app.add_flag("--version", a.version, "Print the version and exit");
+}
+
+// A user or group given by name or number; -1 if unknown.
+long numeric_id(const std::string& s) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stol(s);
+}
+
+struct Ids {
+  long uid = -1;
+  long gid = -1;  // the user's primary group when found by user name
+};
+
+Ids user_ids(const std::string& name) {
+  if (const passwd* pw = getpwnam(name.c_str())) return {pw->pw_uid, pw->pw_gid};
+  const long n = numeric_id(name);
+  if (n < 0) return {};
+  if (const passwd* pw = getpwuid(static_cast<uid_t>(n))) return {pw->pw_uid, pw->pw_gid};
+  return {n, -1};
+}
+
+long group_id(const std::string& name) {
+  if (const group* gr = getgrnam(name.c_str())) return gr->gr_gid;
+  return numeric_id(name);
+}
+
+// Drops root for `user`/`group` (looked up before); an empty string on success.
+std::string drop_privileges(const std::string& user, long uid, long gid) {
+  if (setgroups(0, nullptr) != 0 && geteuid() == 0) return "setgroups failed";
+  if (gid >= 0 && setgid(static_cast<gid_t>(gid)) != 0)
+    return "cannot switch to group " + std::to_string(gid);
+  if (uid >= 0 && setuid(static_cast<uid_t>(uid)) != 0) return "cannot switch to user " + user;
+  if (uid > 0 && setuid(0) == 0) return "root privileges could be regained";
+  return {};
+}
+
+bool parse_mode(const std::string& text, unsigned& out) {
+  if (text.empty() || text.size() > 5) return false;
+  unsigned v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return false;
+    v = v * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 07777) return false;
+  out = v;
+  return true;
+}
+
+// Each connection is a descriptor: raise the soft limit to the hard one
+// (often 1024 and 524288), then keep --max-connections below it with a
+// reserve for the listeners, DNS sockets and files (the cache).  Running
+// out of descriptors is never a normal state: accept() would fail, and so
+// would anything else that needs a descriptor (getrlimit(2), accept(2)
+// EMFILE).  Returns the number of connections to allow.
+std::size_t fit_fd_limit(std::size_t connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return connections;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    (void)getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  constexpr rlim_t kSpare = 64;  // listeners, DNS sockets, files
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= connections + kSpare) return connections;
+  const std::size_t fit =
+      rl.rlim_cur > 2 * kSpare ? rl.rlim_cur - kSpare : std::max<rlim_t>(rl.rlim_cur / 2, 1);
+  onionmxd::log(onionmxd::Level::Warning, "open file limit " + std::to_string(rl.rlim_cur) +
+                                              " is too low for " + "--max-connections " +
+                                              std::to_string(connections) + ": serving at most " +
+                                              std::to_string(fit) + " connections");
+  return fit;
+}
+
+struct EventFree {
+  void operator()(event* e) const noexcept { event_free(e); }
+};
+using EventPtr = std::unique_ptr<event, EventFree>;
+
+struct Loop {
+  event_base* base = nullptr;
+  onionmx::Context* ctx = nullptr;
+};
+
+void on_hup(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  auto* loop = static_cast<Loop*>(arg);
+  onionmxd::notify("RELOADING=1");
+  const int rc = loop->ctx->reload();
+  onionmxd::notify("READY=1");
+  if (rc == ONIONMX_OK) {
+    onionmxd::log(onionmxd::Level::Info, "SIGHUP: configuration reloaded (generation " +
+                                             std::to_string(loop->ctx->generation()) + ")");
+  } else {
+    onionmxd::log(onionmxd::Level::Error, "SIGHUP: reload failed, the previous configuration " +
+                                              std::string("keeps answering: ") +
+                                              loop->ctx->last_error());
+  }
+}
+
+void on_stop(evutil_socket_t fd, short /*what*/, void* arg) {
+  onionmxd::log(onionmxd::Level::Info,
+                std::string(fd == SIGINT ? "SIGINT" : "SIGTERM") + ": shutting down");
+  onionmxd::notify("STOPPING=1");
+  event_base_loopbreak(static_cast<Loop*>(arg)->base);
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "Answer Postfix socketmap and tcp_table lookups: which Tor onion service "
+      "receives mail for a recipient.",
+      "onionmxd"};
+  Args args;
+  define(app, args);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  if (args.version) {
+    std::printf("onionmxd %s (library %s)\n", ONIONMX_VERSION_STRING, onionmx_version());
+    return 0;
+  }
+  auto usage = [](const std::string& msg) {
+    std::fprintf(stderr, "onionmxd: %s\n", msg.c_str());
+    return kExitUsage;
+  };
+  if (args.socketmap.empty() && args.tcp_table.empty())
+    return usage("nothing to serve: give --socketmap LISTEN and/or --tcp-table LISTEN");
+  onionmxd::Limits limits;
+  if (!parse_mode(args.socket_mode, limits.socket_mode))
+    return usage("--socket-mode: not an octal mode: " + args.socket_mode);
+  limits.max_connections = fit_fd_limit(args.max_connections);
+  limits.max_request = args.max_request;
+  limits.idle_timeout_s = args.idle_timeout;
+  limits.request_timeout_ms = static_cast<unsigned>(std::lround(args.request_timeout * 1000.0));
+  if (!args.socket_owner.empty()) {
+    limits.socket_uid = static_cast<int>(user_ids(args.socket_owner).uid);
+    if (limits.socket_uid < 0) return usage("--socket-owner: unknown user " + args.socket_owner);
+  }
+  if (!args.socket_group.empty()) {
+    limits.socket_gid = static_cast<int>(group_id(args.socket_group));
+    if (limits.socket_gid < 0) return usage("--socket-group: unknown group " + args.socket_group);
+  }
+  Ids run_as;
+  if (!args.user.empty()) {
+    run_as = user_ids(args.user);
+    if (run_as.uid < 0) return usage("--user: unknown user " + args.user);
+  }
+  if (!args.group.empty()) {
+    run_as.gid = group_id(args.group);
+    if (run_as.gid < 0) return usage("--group: unknown group " + args.group);
+  }
+  if (args.syslog) onionmxd::use_syslog();
+  onionmxd::Level level = onionmxd::Level::Info;
+  onionmxd::parse_level(args.log_level, level);
+  onionmxd::set_threshold(level);
+
+  onionmx::Options opts;
+  onionmx::tools::apply_config_flag(args.src, opts);
+  if (std::string err = onionmx::tools::apply_source_flags(args.src, opts); !err.empty())
+    return usage(err);
+  if (opts.timeout_ms >= limits.request_timeout_ms)
+    onionmxd::log(onionmxd::Level::Warning,
+                  "--timeout is not below --request-timeout: slow lookups end at the request "
+                  "deadline (TEMP) instead of with the resolver's own reason");
+  opts.log = [](int lvl, const std::string& msg) {
+    onionmxd::log(static_cast<onionmxd::Level>(lvl & 3), msg);
+  };
+
+  // Owned in this order, freed in reverse: connections, then the context
+  // (which saves the cache), then the base it runs on.
+  std::unique_ptr<event_base, decltype(&event_base_free)> base(event_base_new(), &event_base_free);
+  if (!base) {
+    std::fprintf(stderr, "onionmxd: cannot create the event loop\n");
+    return kExitStartup;
+  }
+  opts.event_base = base.get();
+  std::optional<onionmx::Context> ctx;
+  try {
+    ctx.emplace(opts);
+  } catch (const onionmx::Error& e) {
+    onionmxd::log(onionmxd::Level::Error, std::string("cannot start: ") + e.what());
+    return kExitStartup;
+  }
+  {
+    onionmxd::Server server(base.get(), *ctx, limits);
+    for (const auto& spec : args.socketmap)
+      if (std::string err = server.listen(onionmxd::Protocol::Socketmap, spec); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
+    for (const auto& spec : args.tcp_table)
+      if (std::string err = server.listen(onionmxd::Protocol::TcpTable, spec); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
+
+    if (run_as.uid >= 0 || run_as.gid >= 0) {
+      if (std::string err = drop_privileges(args.user, run_as.uid, run_as.gid); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
+      onionmxd::log(onionmxd::Level::Info, "running as uid " + std::to_string(getuid()) + ", gid " +
+                                               std::to_string(getgid()));
+    }
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished client is an EPIPE, not a death
+    Loop loop{base.get(), &*ctx};
+    EventPtr hup(evsignal_new(base.get(), SIGHUP, on_hup, &loop));
+    EventPtr term(evsignal_new(base.get(), SIGTERM, on_stop, &loop));
+    EventPtr intr(evsignal_new(base.get(), SIGINT, on_stop, &loop));
+    if (!hup || !term || !intr || evsignal_add(hup.get(), nullptr) != 0 ||
+        evsignal_add(term.get(), nullptr) != 0 || evsignal_add(intr.get(), nullptr) != 0) {
+      onionmxd::log(onionmxd::Level::Error, "cannot install signal handlers");
+      return kExitStartup;
+    }
+    onionmxd::log(onionmxd::Level::Info, std::string("ready (onionmxd ") + ONIONMX_VERSION_STRING +
+                                             ", library " + onionmx_version() + ")");
+    if (!onionmxd::notify("READY=1\nSTATUS=serving"))
+      onionmxd::log(onionmxd::Level::Warning,
+                    std::string("cannot notify $NOTIFY_SOCKET: ") + std::strerror(errno));
+    event_base_dispatch(base.get());
+    server.shutdown();  // every connection's lookup cancelled
+  }
+  ctx.reset();  // saves the cache file, if one is configured
+  onionmxd::log(onionmxd::Level::Info, "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return onionmx::tools::guarded_main("onionmxd", kExitStartup, [&] { return run(argc, argv); });
+}
