@@ -298,6 +298,17 @@ class Handshake(Base):
         self.assertEqual((rc, rest), (0, b""))
         self.assertIn("stopped: end of input", t.log())
 
+    def test_stderr_null_or_closed_keeps_stdout_clean(self):
+        # As under a daemonized smtpd: the log goes to syslog, never stdout.
+        script = HANDSHAKE + req("check", "n1", V1, "domain") + b"garbage\n" + req("update", "n2")
+        want = REGISTERED + b"check-result|n1|found\nupdate-result|n2|ok\n"
+        for how in ("null", "closed"):
+            kw = ({"stderr": subprocess.DEVNULL} if how == "null" else
+                  {"preexec_fn": lambda: os.close(2)})
+            p = subprocess.run([TABLE, "--no-cache", "--log-level", "debug"], input=script,
+                               stdout=subprocess.PIPE, timeout=30, **kw)
+            self.assertEqual((p.returncode, p.stdout), (0, want), how)
+
     def test_bad_configuration_exits_at_start(self):
         bad = os.path.join(WORK, "bad.toml")
         with open(bad, "w") as f:

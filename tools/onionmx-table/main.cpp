@@ -12,6 +12,8 @@
 // Exit status: 0 at the end of input (or SIGTERM/SIGINT), 1 when it cannot
 // start (bad configuration), 2 on a usage error.  Bad input never ends it.
 #include <event2/event.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -63,6 +65,21 @@ struct EventFree {
 };
 using EventPtr = std::unique_ptr<event, EventFree>;
 
+// smtpd passes its own stderr on, which is /dev/null once it runs as a
+// daemon: the log then goes to syslog, where smtpd's own log is.  A closed
+// descriptor 2 is opened on /dev/null first, so no later socket or file
+// becomes "stderr".
+bool stderr_is_void() {
+  struct stat err{};
+  if (fstat(STDERR_FILENO, &err) != 0) {
+    const int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && fd != STDERR_FILENO) close(fd);  // 2 was taken after all
+    return true;
+  }
+  struct stat null{};
+  return stat("/dev/null", &null) == 0 && S_ISCHR(err.st_mode) && err.st_rdev == null.st_rdev;
+}
+
 // stdin and stdout are a socketpair under smtpd, but by hand they may be
 // regular files, which epoll(7) refuses (EPERM); poll(2) takes any
 // descriptor, and this loop watches only a few.
@@ -106,7 +123,7 @@ int run(int argc, char** argv) {
   if (!args.path.empty() && !args.src.config.empty())
     return usage("give the configuration file either as --config or as PATH, not both");
   if (!args.path.empty()) args.src.config = args.path;
-  if (args.syslog) onionmx_table::use_syslog();
+  if (args.syslog || stderr_is_void()) onionmx_table::use_syslog();
   onionmx_table::Level level = onionmx_table::Level::Info;
   onionmx_table::parse_level(args.log_level, level);
   onionmx_table::set_threshold(level);
