@@ -165,14 +165,18 @@ void Session::on_request(const proto::SmtpdTableLine& line) {
     case Action::Lookup: {
       Slot* s = &slot;
       std::uint64_t id = 0;
+      // An answer known at once (onion domains, the cache) runs the callback
+      // inside submit(): flushing there would free `slot` under our feet.
+      submitting_ = true;
       const int rc = ctx_.submit(
           r.key,
           [this, s](const onionmx::Lookup& res) {
             s->lookup = 0;
             answer(*s, reply_of_lookup(res), res.source);
-            flush();
+            if (!submitting_) flush();
           },
           &id);
+      submitting_ = false;
       if (rc != ONIONMX_OK) {
         answer(slot, proto::temp_reply("lookup not started: " + ctx_.last_error()), "request");
       } else if (!slot.line) {

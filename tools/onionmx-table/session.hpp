@@ -76,8 +76,9 @@ class Session {
   onionmx::proto::SmtpdTableDecoder decoder_;
   bufferevent* in_ = nullptr;
   bufferevent* out_ = nullptr;
-  bool ready_ = false;  // the handshake is done
-  bool eof_ = false;    // stdin ended
+  bool ready_ = false;       // the handshake is done
+  bool eof_ = false;         // stdin ended
+  bool submitting_ = false;  // inside Context::submit()
   std::string table_ = "?";
   std::string ended_;
   std::deque<std::unique_ptr<Slot>> slots_;  // request order
