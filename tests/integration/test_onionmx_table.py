@@ -406,6 +406,47 @@ class Update(Base):
         self.assertEqual((rc, rest), (0, b""))
         self.assert_protocol_only(t)
 
+    @unittest.skipIf(shutil.which("minisign") is None, "minisign not installed")
+    def test_update_reloads_the_signed_map(self):
+        d = os.path.join(WORK, "map")
+        os.mkdir(d)
+        m = os.path.join(d, "map.json")
+
+        def publish(serial, entries, sign=True):
+            body = ", ".join(f'"{k}": ["{v}"]' for k, v in entries.items())
+            with open(m, "w") as f:
+                f.write(f'{{"format": "onionmx-map", "version": 1, "serial": {serial}, '
+                        f'"expires": "2099-01-01T00:00:00Z", "entries": {{{body}}}}}\n')
+            if sign:
+                subprocess.run(["minisign", "-S", "-s", os.path.join(d, "k.key"), "-m", m],
+                               check=True, capture_output=True, timeout=60)
+
+        subprocess.run(["minisign", "-G", "-W", "-p", os.path.join(d, "k.pub"), "-s",
+                        os.path.join(d, "k.key")], check=True, capture_output=True, timeout=60)
+        publish(5, {"pinned.mx.test": V2})
+        t = self.start("map", ["--map", m, "--trusted-key", os.path.join(d, "k.pub"),
+                               "--state-dir", os.path.join(d, "state"), "--no-cache",
+                               "--server", f"127.0.0.1:{KNOT.port}", "--no-tcp"])
+        self.assertEqual(t.ask(req("lookup", "m1", "pinned.mx.test", "relayhost")),
+                         f"lookup-result|m1|found|smtp+notls://{V2}:25")
+        self.assertEqual(t.ask(req("check", "m2", "pinned2.mx.test", "domain")),
+                         "check-result|m2|not-found")
+        publish(6, {"pinned2.mx.test": V1})
+        self.assertEqual(t.ask(req("update", "m3")), "update-result|m3|ok")
+        self.assertEqual(t.ask(req("check", "m4", "pinned2.mx.test", "domain")),
+                         "check-result|m4|found")
+        self.assertEqual(t.ask(req("check", "m5", "pinned.mx.test", "domain")),
+                         "check-result|m5|not-found")
+        # A tampered map is refused; the loaded one keeps answering.
+        publish(7, {"pinned3.mx.test": V1}, sign=False)
+        got = t.ask(req("update", "m6"))
+        self.assertTrue(got.startswith("update-result|m6|error|"), got)
+        self.assertEqual(t.ask(req("check", "m7", "pinned2.mx.test", "domain")),
+                         "check-result|m7|found")
+        rc, rest = t.close()
+        self.assertEqual((rc, rest), (0, b""))
+        self.assert_protocol_only(t)
+
 
 if __name__ == "__main__":
     dh.install_signal_cleanup()
