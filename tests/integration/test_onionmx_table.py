@@ -16,6 +16,7 @@ stdout must carry protocol lines only: every test checks all of it.
 Exit 77 (skipped) when knotd is missing.
 """
 
+import fcntl
 import os
 import re
 import select
@@ -308,6 +309,25 @@ class Handshake(Base):
             p = subprocess.run([TABLE, "--no-cache", "--log-level", "debug"], input=script,
                                stdout=subprocess.PIPE, timeout=30, **kw)
             self.assertEqual((p.returncode, p.stdout), (0, want), how)
+
+    def test_stdin_and_stdout_get_their_blocking_mode_back(self):
+        # A terminal's open file is the shell's too: O_NONBLOCK must not stay.
+        r, w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            p = subprocess.Popen([TABLE, "--no-cache"], stdin=r, stdout=out_w,
+                                 stderr=subprocess.DEVNULL)
+            os.write(w, b"config|ready\n")
+            os.close(w)
+            w = None
+            self.assertEqual(p.wait(timeout=30), 0)
+            self.assertEqual(os.read(out_r, 4096), REGISTERED)
+            for fd in (r, out_w):
+                self.assertFalse(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+        finally:
+            for fd in (r, w, out_r, out_w):
+                if fd is not None:
+                    os.close(fd)
 
     def test_bad_configuration_exits_at_start(self):
         bad = os.path.join(WORK, "bad.toml")

@@ -3,6 +3,7 @@
 
 #include <event2/buffer.h>
 #include <event2/util.h>
+#include <fcntl.h>
 
 #include <string_view>
 #include <utility>
@@ -38,9 +39,17 @@ Session::~Session() {
     if (s->lookup != 0) ctx_.cancel(s->lookup);
   if (in_) bufferevent_free(in_);
   if (out_) bufferevent_free(out_);
+  if (in_flags_ >= 0) (void)fcntl(in_fd_, F_SETFL, in_flags_);
+  if (out_flags_ >= 0) (void)fcntl(out_fd_, F_SETFL, out_flags_);
 }
 
 std::string Session::start(int in, int out) {
+  // O_NONBLOCK belongs to the open file, which a terminal shares with the
+  // shell: put the old flags back at the end (~Session).
+  in_fd_ = in;
+  out_fd_ = out;
+  in_flags_ = fcntl(in, F_GETFL);
+  out_flags_ = fcntl(out, F_GETFL);
   if (evutil_make_socket_nonblocking(in) != 0 || evutil_make_socket_nonblocking(out) != 0)
     return "cannot make stdin/stdout non-blocking";
   in_ = bufferevent_socket_new(base_, in, 0);

@@ -76,6 +76,10 @@ class Session {
   onionmx::proto::SmtpdTableDecoder decoder_;
   bufferevent* in_ = nullptr;
   bufferevent* out_ = nullptr;
+  int in_fd_ = -1;
+  int out_fd_ = -1;
+  int in_flags_ = -1;  // fcntl flags before start(), restored at the end
+  int out_flags_ = -1;
   bool ready_ = false;       // the handshake is done
   bool eof_ = false;         // stdin ended
   bool submitting_ = false;  // inside Context::submit()
