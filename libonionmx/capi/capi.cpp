@@ -559,10 +559,8 @@ ONIONMX_EXPORT int onionmx_stats(onionmx_ctx* ctx, onionmx_stat_fn fn, void* pay
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          onionmx::base::SystemClock::instance().wall().time_since_epoch())
                          .count();
-    // Names and help texts are literals: NUL-terminated string_views.
     for (const auto& st : onionmx::engine::collect_stats(*ctx->engine, now))
-      if (int rc = fn(st.name.data(), st.help.data(), static_cast<int>(st.kind), st.value, payload);
-          rc != 0)
+      if (int rc = fn(st.name, st.help, static_cast<int>(st.kind), st.value, payload); rc != 0)
         return rc;
     return ONIONMX_OK;
   });

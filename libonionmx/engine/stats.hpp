@@ -9,7 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 #include <vector>
 
 namespace onionmx::engine {
@@ -18,9 +17,10 @@ class Engine;
 
 enum class StatKind { Counter = 0, Gauge = 1 };  // = ONIONMX_STAT_COUNTER/GAUGE
 
+// name and help are string literals: NUL-terminated, as the C API hands them on.
 struct Stat {
-  std::string_view name;
-  std::string_view help;
+  const char* name;
+  const char* help;
   StatKind kind;
   double value;
 };
