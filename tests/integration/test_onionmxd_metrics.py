@@ -8,8 +8,8 @@ found, onion recipient, a temporary failure, a wrong map name, an invalid
 tcp_table line, malformed and oversized frames); /metrics, parsed with
 prometheus_client.parser.text_string_to_metric_families, must count exactly
 those.  A second daemon whose DNS server never answers shows the page served
-while a lookup is pending, the request deadline, DNS timeouts and SIGHUP
-reloads.  Every metric on the page must be listed in docs/onionmxd.md.
+while a lookup is pending, the request deadline, DNS timeouts, refused and
+idle connections, and SIGHUP reloads.  Every metric on the page must be listed in docs/onionmxd.md.
 Exit 77 (skipped) when knotd or prometheus_client is missing.
 """
 
@@ -278,6 +278,31 @@ class Pending(unittest.TestCase):
                                    protocol="socketmap"), 1)
             self.assertEqual(after.lookups(status="temp", source="deadline") -
                              before.lookups(status="temp", source="deadline"), 1)
+        finally:
+            m.d.stop()
+
+    def test_refused_and_idle_connections(self):
+        m = MetricsDaemon("metrics-limits", [
+            "--server", f"127.0.0.1:{self.hole.getsockname()[1]}", "--max-connections", "2",
+            "--idle-timeout", "1"])
+        try:
+            # The readiness probes' connections are gone first.
+            dh.wait_until(lambda: Page(m.port).value("onionmx_connections") == 0, 10,
+                          "probe connections closed", proc=m.d.proc)
+            before = Page(m.port)
+            held = [od.connect(m.d.sm_port) for _ in range(2)]
+            dh.wait_until(lambda: Page(m.port).value("onionmx_connections") == 2, 5,
+                          "two connections open", proc=m.d.proc)
+            with od.connect(m.d.sm_port) as third:
+                self.assertTrue(od.closed_by_peer(third))
+            for s in held:
+                self.assertTrue(od.closed_by_peer(s, wait=5))  # the idle timeout
+                s.close()
+            after = Page(m.port)
+            self.assertEqual(delta(before, after, "onionmx_connections_accepted_total"), 2)
+            self.assertEqual(delta(before, after, "onionmx_connections_refused_total"), 1)
+            self.assertEqual(delta(before, after, "onionmx_connections_closed_idle_total"), 2)
+            self.assertEqual(after.value("onionmx_connections"), 0)
         finally:
             m.d.stop()
 
