@@ -18,13 +18,16 @@ Messages sent with `sendmail -C DIR` must be routed: onion.mx.test to
 (outside its zones: REFUSED, a temporary failure) and, with Knot stopped,
 a domain not yet cached are deferred (4.3.0) and stay in the queue.
 
-Also: `postconf -c` reads examples/postfix/main.cf and master.cf without a
-warning (no root needed).
+Also (no root needed): `postconf -c` reads examples/postfix/main.cf and
+master.cf without a warning, and README command 1's demo (onionmxd on the
+signed examples/demo map, asked by examples/postfix/socketmap-query.py and
+postmap) answers what map.json says.
 
 Postfix's master(8) must start as root: without root the instance test is
 skipped.  Exit 77 (skipped) when knotd or Postfix is missing.
 """
 
+import json
 import os
 import re
 import shutil
@@ -323,6 +326,54 @@ class PostconfReadsExamples(unittest.TestCase):
                 p = subprocess.run([POSTCONF, "-c", d, flag], capture_output=True, text=True,
                                    timeout=60)
                 self.assertEqual((p.returncode, p.stderr), (0, ""), flag)
+
+
+class DemoMapAnswers(unittest.TestCase):
+    """README command 1's setup: onionmxd on examples/demo (signed map, demo
+    key, no DNS) asked by examples/postfix/socketmap-query.py and by postmap.
+    Expected answers come from map.json itself (best priority first)."""
+
+    def test_demo(self):
+        demo = os.path.join(HERE, "..", "..", "examples", "demo")
+        with open(os.path.join(demo, "map.json"), encoding="utf-8") as f:
+            entries = json.load(f)["entries"]
+
+        def best(key):
+            routes = [r if isinstance(r, dict) else {"onion": r} for r in entries[key]]
+            r = min(routes, key=lambda r: r.get("priority", 0))  # min keeps file order on ties
+            return f"OK smtptor:[{r['onion']}]:{r.get('port', 25)}"
+
+        work = tempfile.mkdtemp(prefix="onionmx-demo-")
+        tod.WORK = work
+        d = None
+        try:
+            d = tod.Daemon("demo", ["--config", os.path.join(demo, "onionmx.toml"),
+                                    "--map", os.path.join(demo, "map.json"),
+                                    "--trusted-key", os.path.join(demo, "demo.pub"), "--no-cache"])
+            expected = {"user@example.org": best("example.org"),
+                        "User+tag@Mail.Example.NET": best(".example.net"),
+                        f"postmaster@{dh.T1}": f"OK smtptor:[{dh.T1}]:25",
+                        "user@example.com": "NOTFOUND ", "*": "NOTFOUND ",
+                        "grace@[192.0.2.1]": "NOTFOUND "}
+            p = subprocess.run([sys.executable, os.path.join(EXAMPLES, "socketmap-query.py"),
+                                f"inet:127.0.0.1:{d.sm_port}"] + list(expected),
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual((p.returncode, p.stderr), (0, ""))
+            got = dict(line.split("\t", 1) for line in p.stdout.splitlines())
+            self.assertEqual(got, expected)
+            self.assertIn("source=map", d.log())  # the signed map loaded and answered
+            if tod.POSTMAP:
+                os.mkdir(os.path.join(work, "pf"))
+                open(os.path.join(work, "pf", "main.cf"), "w").close()
+                q = subprocess.run([tod.POSTMAP, "-c", os.path.join(work, "pf"), "-q",
+                                    "user@example.org",
+                                    f"socketmap:inet:127.0.0.1:{d.sm_port}:onionmx"],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(q.stdout, expected["user@example.org"][3:] + "\n")
+        finally:
+            if d:
+                d.stop()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
