@@ -147,6 +147,9 @@ class PostfixInstance(unittest.TestCase):
         cls.knot = cls.daemon = None
         cls.pf_conf = os.path.join(cls.work, "pf")
         cls.started = False
+        # Stopped also when meson's timeout signals the test (dnsharness
+        # closes these from its signal handler and at exit).
+        dh._LIVE_HARNESSES.append(cls)
         try:
             cls._start()
             cls._send_all()
@@ -173,9 +176,9 @@ class PostfixInstance(unittest.TestCase):
         with open(os.path.join(cls.pf_conf, "master.cf"), "w") as f:
             f.write(MASTER_CF.format(name=SYSLOG_NAME))
         t = time.monotonic()
+        cls.started = True  # from here on, stop it whatever happens
         p = subprocess.run([POSTFIX, "-c", cls.pf_conf, "start"], capture_output=True, text=True,
                            timeout=120)
-        cls.started = True
         cls.start_s = time.monotonic() - t
         if p.returncode != 0:
             raise RuntimeError(f"postfix start: rc {p.returncode}: {p.stderr}\n{cls.maillog()}")
@@ -249,15 +252,22 @@ class PostfixInstance(unittest.TestCase):
         os.kill(master, 9)
 
     @classmethod
+    def close(cls):
+        cls._cleanup()
+
+    @classmethod
     def _cleanup(cls):
+        if cls in dh._LIVE_HARNESSES:
+            dh._LIVE_HARNESSES.remove(cls)
         try:
             if cls.started:
+                cls.started = False
                 cls._stop_postfix()
         finally:
-            if cls.daemon:
-                cls.daemon.stop()
-            if cls.knot:
-                cls.knot.stop()
+            for server in (cls.daemon, cls.knot):
+                if server:
+                    server.stop()
+            cls.daemon = cls.knot = None
             shutil.rmtree(cls.work, ignore_errors=True)
 
     def test_onion_domain_goes_to_smtptor_with_the_srv_port(self):
