@@ -136,7 +136,8 @@ class PostfixInstance(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0:
-            raise unittest.SkipTest("Postfix's master(8) must start as root (run as root, as CI does)")
+            raise unittest.SkipTest("Postfix's master(8) must start as root "
+                                    "(run as root, as CI does)")
         missing = [n for n, p in (("postfix", POSTFIX), ("sendmail", SENDMAIL),
                                   ("postqueue", POSTQUEUE)) if not p]
         if missing:
@@ -276,12 +277,12 @@ class PostfixInstance(unittest.TestCase):
 
     def test_plain_domain_is_routed_normally(self):
         # NOTFOUND: Postfix's default transport with the domain as next hop.
-        self.assertEqual(deliveries(self.log, PLAIN), [("clearnet/discard", "sent", "plain.mx.test")],
-                         self.log)
+        self.assertEqual(deliveries(self.log, PLAIN),
+                         [("clearnet/discard", "sent", "plain.mx.test")], self.log)
 
     def test_onion_recipient_is_routed_directly(self):
-        self.assertEqual(deliveries(self.log, ONION_RCPT), [("smtptor/discard", "sent", f"[{V2}]:25")],
-                         self.log)
+        self.assertEqual(deliveries(self.log, ONION_RCPT),
+                         [("smtptor/discard", "sent", f"[{V2}]:25")], self.log)
 
     def test_failed_lookups_are_deferred_not_sent(self):
         for rcpt in (REFUSED, KNOT_DOWN):
