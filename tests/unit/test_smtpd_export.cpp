@@ -37,6 +37,15 @@ TEST(SmtpdTables, FailedLookupKeepsPreviousEntry) {
   EXPECT_EQ(t.reports[3], "new.example: not routed before, still not routed");
 }
 
+TEST(SmtpdTables, FailureWithoutDomainKeepsEveryUndecidedEntry) {
+  const Relays previous{{"a.example", kOnionA}, {"b.example", kOnionB}, {"c.example", kOnionA}};
+  Answer unknown = failed("");
+  unknown.key = "u@?";
+  const Tables t = build({unknown, notfound("b.example")}, previous);
+  EXPECT_EQ(t.relays, (Relays{{"a.example", kOnionA}, {"c.example", kOnionA}}));
+  EXPECT_TRUE(t.any_failed);
+}
+
 TEST(SmtpdTables, FreshAnswerBeatsPreviousEntry) {
   const Tables t =
       build({found("a.example", kOnionB), failed("a.example")}, {{"a.example", kOnionA}});

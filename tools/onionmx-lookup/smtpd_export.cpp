@@ -81,6 +81,7 @@ bool write_atomically(const std::string& path, const std::string& data) {
 bool smtpctl_update(const std::string& smtpctl, const std::string& table) {
   std::vector<std::string> argv_s{smtpctl, "update", "table", table};
   std::vector<char*> argv;
+  argv.reserve(argv_s.size() + 1);
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
@@ -124,8 +125,8 @@ std::vector<Answer> resolve(onionmx::Context& ctx, const std::vector<std::string
   for (std::size_t i = 0; i < keys.size(); ++i) {
     answers[i].key = keys[i];
     answers[i].reason = "lookup did not complete";
-    const int rc =
-        ctx.lookup_async(keys[i], [&answers, i](onionmx::Lookup r) { answers[i] = reduce(r); });
+    const int rc = ctx.lookup_async(
+        keys[i], [&answers, i](const onionmx::Lookup& r) { answers[i] = reduce(r); });
     if (rc != ONIONMX_OK) answers[i].reason = ctx.last_error();
   }
   ctx.run();

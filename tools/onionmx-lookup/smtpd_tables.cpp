@@ -56,6 +56,11 @@ Tables build(const std::vector<Answer>& answers, const Relays& previous) {
         break;
     }
   }
+  // A failure without a domain (a lookup that never completed) could be
+  // any previous domain: keep every previous entry this run did not decide.
+  if (failed.contains(""))
+    for (const auto& [d, relay] : previous)
+      if (!decided.contains(d)) failed.insert(d);
   for (const auto& d : failed) {
     if (d.empty() || t.relays.contains(d)) continue;
     if (auto it = previous.find(d); it != previous.end()) {
