@@ -10,7 +10,10 @@ runs a program in a private mount namespace (unshare(1)) where chosen
 paths are bind-mounted over fixed ones such as /var/spool and /run, which
 smtpd and smtpctl have compiled in.
 
-Also a minimal SMTP sink that records the recipients it accepts.
+Also a minimal SMTP sink that records the recipients it accepts, and a
+SOCKS5 stub (RFC 1928, no authentication, CONNECT only) standing in for
+Tor's SocksPort: it records each CONNECT target and carries the
+connection to a fixed local port.
 Standard library only.
 """
 
@@ -18,6 +21,7 @@ import os
 import pwd
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 
@@ -137,6 +141,91 @@ class SmtpSink:
             pass
         finally:
             conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class Socks5Stub:
+    """RFC 1928 CONNECT without authentication.  Records (host, port) of
+    every CONNECT (host: dotted IPv4, a name for ATYP 3, hex for IPv6) and
+    relays the stream to 127.0.0.1:forward_port, as Tor would to the onion."""
+
+    def __init__(self, forward_port):
+        self.forward_port = forward_port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connects = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read(conn, n):
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("SOCKS client closed")
+            data += chunk
+        return data
+
+    def _session(self, conn):
+        try:
+            ver, nmethods = self._read(conn, 2)
+            methods = self._read(conn, nmethods)
+            if ver != 5 or 0 not in methods:
+                conn.sendall(b"\x05\xff")
+                return
+            conn.sendall(b"\x05\x00")
+            _, cmd, _, atyp = self._read(conn, 4)
+            if atyp == 1:
+                host = socket.inet_ntoa(self._read(conn, 4))
+            elif atyp == 3:
+                host = self._read(conn, self._read(conn, 1)[0]).decode(errors="replace")
+            else:
+                host = self._read(conn, 16).hex()
+            port = struct.unpack(">H", self._read(conn, 2))[0]
+            self.connects.append((host, port))
+            if cmd != 1:
+                conn.sendall(b"\x05\x07\x00\x01" + bytes(6))  # command not supported
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.forward_port), timeout=10)
+            conn.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") +
+                         struct.pack(">H", self.forward_port))
+            back = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
+            back.start()
+            self._pipe(conn, upstream)
+            back.join(10)
+            upstream.close()
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
 
     def close(self):
         self.sock.close()

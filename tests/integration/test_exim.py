@@ -12,7 +12,11 @@ pointing it at the daemon and, for clearnet mail, at a smarthost
     port 2525;
   * a plain domain goes to the clearnet router;
   * a domain whose lookup fails, the daemon stopped, the daemon hung
-    (SIGSTOP) or a daemon answering garbage: deferred, never clearnet.
+    (SIGSTOP) or a daemon answering garbage: deferred, never clearnet;
+  * a real delivery (exim -odf): mail for the onion domain leaves through
+    the tor_smtp transport's SOCKS5 proxy (a stub standing in for Tor's
+    SocksPort, mtaharness.Socks5Stub) to the onion's address and port, mail
+    for the plain domain goes straight to the clearnet smarthost.
 
 manualroute resolves the onion name before the transport runs; on a real
 host Tor's DNSPort (AutomapHostsOnResolve) answers with a virtual address.
@@ -50,16 +54,20 @@ def j(*parts):
     return os.path.join(WORK, *parts)
 
 
-def exim_bt(address, table_port):
-    """exim -bt with the example config; (rc, stdout + stderr)."""
+def exim(args, table_port, smarthost_port=SMARTHOST_PORT, socks_port=9050, stdin=None):
+    """exim with the example config and the test's macros; (rc, stdout + stderr)."""
     argv = mh.in_namespace([(j("hosts"), "/etc/hosts")],
                            [EXIM, "-C", EXAMPLE,
                             f"-DONIONMX_TABLE=inet:127.0.0.1:{table_port}",
-                            f"-DSPOOL={j('spool')}",
-                            f"-DCLEARNET_SMARTHOST=127.0.0.1::{SMARTHOST_PORT}",
-                            "-bt", address])
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=WORK)
+                            f"-DSPOOL={j('spool')}", f"-DEXIM_PATH={EXIM}",
+                            f"-DCLEARNET_SMARTHOST=127.0.0.1::{smarthost_port}",
+                            f"-DTOR_SOCKS=127.0.0.1 port={socks_port}"] + args)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=WORK, input=stdin)
     return p.returncode, p.stdout + p.stderr
+
+
+def exim_bt(address, table_port):
+    return exim(["-bt", address], table_port)
 
 
 def setUpModule():
@@ -135,6 +143,31 @@ class Routing(unittest.TestCase):
         self.assertIn("u@elsewhere.test cannot be resolved at this time: "
                       "onionmx lookup failed: 400 ", out)
         self.assertNotIn("router = ", out)
+
+
+class Delivery(unittest.TestCase):
+    def test_onion_mail_goes_through_socks(self):
+        d = Daemon("delivery")
+        tor_sink, clear_sink = mh.SmtpSink(), mh.SmtpSink()
+        socks = mh.Socks5Stub(tor_sink.port)
+        try:
+            for rcpt in ("u@onion.mx.test", "v@plain.mx.test"):
+                rc, out = exim(["-odf", "-f", "s@src.test", rcpt], d.port, clear_sink.port,
+                               socks.port, stdin="Subject: t\n\nhi\n")
+                self.assertEqual(rc, 0, out)
+        finally:
+            d.stop()
+            socks.close()
+            tor_sink.close()
+            clear_sink.close()
+        # Tor's automapped address of the onion (here from /etc/hosts), SRV port.
+        self.assertEqual(socks.connects, [("127.0.0.2", 2525)])
+        self.assertEqual(tor_sink.recipients(), ["u@onion.mx.test"])
+        self.assertEqual(clear_sink.recipients(), ["v@plain.mx.test"])
+        with open(j("spool", "log", "mainlog")) as f:
+            log = f.read()
+        self.assertIn(f"=> u@onion.mx.test R=onionmx T=tor_smtp H={V1} [127.0.0.2] C=", log)
+        self.assertIn("=> v@plain.mx.test R=clearnet T=remote_smtp H=127.0.0.1", log)
 
 
 class Outage(unittest.TestCase):
