@@ -13,7 +13,8 @@ clearnet next hop (an SMTP sink) changed:
     plain.mx.test and b.mx.test (not exported yet) reach the sink;
   * a second export with --smtpctl (`smtpctl update table`) makes b.mx.test
     go to V2 without restarting smtpd;
-  * an export while DNS is down keeps the routed domains (exit 2).
+  * an export while DNS is down keeps the routed domains (exit 2), and
+    smtpd, reloaded, still routes them to their onions.
 
 smtpd and smtpctl have /var/spool/smtpd and /var/run/smtpd.sock compiled in
 and no option to move them, so smtpd runs in its own mount namespace with
@@ -32,7 +33,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -242,6 +242,10 @@ class RealSmtpd(unittest.TestCase):
 
     def test_4_update_table_changes_routing_without_restart(self):
         pid = self.smtpd.pid
+        # New files alone change nothing: smtpd reads static tables at start.
+        self.assertEqual(export(["a.mx.test", "b.mx.test", "plain.mx.test"])[0], 0)
+        self.send("u4a@b.mx.test")
+        self.wait_sink("u4a@b.mx.test")
         rc, err = export(["a.mx.test", "b.mx.test", "plain.mx.test"],
                          extra=["--smtpctl", j("smtpctl-ns")])
         self.assertEqual(rc, 0, err)
@@ -250,6 +254,20 @@ class RealSmtpd(unittest.TestCase):
         self.assertTrue(self.smtpd.running())
         self.assertEqual(self.smtpd.pid, pid)
         self.assertEqual(self.log().count("OpenSMTPD 6.8"), 1)  # started once
+
+    def test_5_failed_export_keeps_onion_routing(self):
+        hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # DNS that never answers
+        hole.bind(("127.0.0.1", 0))
+        try:
+            rc, err = export(["a.mx.test", "b.mx.test"], extra=["--smtpctl", j("smtpctl-ns")],
+                             server=f"127.0.0.1:{hole.getsockname()[1]}")
+        finally:
+            hole.close()
+        self.assertEqual(rc, 2, err)
+        self.assertIn("b.mx.test: previous entry kept", err)
+        self.assertNotIn("update table", err)  # smtpctl succeeded
+        self.send("u5@b.mx.test")
+        self.assert_onion_relay("u5@b.mx.test", V2, 2525)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ struct Args {
   std::vector<std::string> cache_purge;
   std::vector<std::string> keys;
   onionmx::smtpd::ExportArgs smtpd;
+  std::string smtpd_tables;
 };
 
 void define(CLI::App& app, Args& a) {
@@ -97,10 +98,9 @@ void define(CLI::App& app, Args& a) {
                  "After --export-opensmtpd, run PATH update table for both tables")
       ->option_text("PATH")
       ->allow_extra_args(false);
-  app.add_option("--smtpd-tables", a.smtpd.tables,
+  app.add_option("--smtpd-tables", a.smtpd_tables,
                  "Table names for --smtpctl: LIST,MAP (default onion_domains,onion_relays)")
-      ->delimiter(',')
-      ->expected(2)
+      ->option_text("LIST,MAP")
       ->allow_extra_args(false);
   app.add_flag("--explain", a.explain, "Show the decision path of every answer");
   app.add_flag("--demo", a.demo, "Answer a built-in set of example keys (no network, no config)");
@@ -113,8 +113,8 @@ void define(CLI::App& app, Args& a) {
 // else the usage error.
 std::string options_from(Args& a, onionmx::Options& opts) {
   if (a.demo) {
-    if (!a.keys.empty() || !a.src.config.empty() || !a.src.servers.empty())
-      return "--demo takes no keys, --config or --server";
+    if (!a.keys.empty() || !a.src.config.empty() || !a.src.servers.empty() || !a.smtpd.dir.empty())
+      return "--demo takes no keys, --config, --server or --export-opensmtpd";
     opts.config_text = kDemoConfig;
     a.keys = kDemoKeys;
   } else {
@@ -127,6 +127,14 @@ std::string options_from(Args& a, onionmx::Options& opts) {
       return "--smtpctl needs --export-opensmtpd";
     if (!a.smtpd.dir.empty() && (cache_job || a.explain || a.format != "text"))
       return "--export-opensmtpd takes no --format, --explain or cache jobs";
+    if (!a.smtpd_tables.empty()) {
+      const auto comma = a.smtpd_tables.find(',');
+      a.smtpd.tables = {a.smtpd_tables.substr(0, comma),
+                        comma == std::string::npos ? "" : a.smtpd_tables.substr(comma + 1)};
+      for (const auto& t : a.smtpd.tables)
+        if (t.empty() || t.find_first_of(", \t") != std::string::npos)
+          return "--smtpd-tables takes two table names: LIST,MAP";
+    }
     onionmx::tools::apply_config_flag(a.src, opts);
   }
   if (std::string usage = onionmx::tools::apply_source_flags(a.src, opts); !usage.empty())
