@@ -2,7 +2,8 @@
 """onionmxd throughput, latency and memory against its baselines, in one run.
 
     /usr/bin/python3 tests/bench/onionmxd_bench.py [--build build] [--domains 150000]
-                     [--seconds 5] [--concurrency 1,8,32] [--idle 10000] [--json FILE]
+                     [--seconds 5] [--concurrency 1,8,32] [--repeat 1] [--idle 10000]
+                     [--json FILE]
 
 Starts Knot (tests/integration/dnsharness.py) with zone bench.test of N domains
 d<i>.bench.test, each with one `_onion-mx._tcp` SRV record, and a signed map of
@@ -21,6 +22,8 @@ concurrency C:
   dnsperf   dnsperf -c 1 -q C on the same zone and query names.
 Memory: onionmxd's VmRSS/VmHWM (/proc/PID/status) after the C=32 hit runs and
 after the misses, and VmRSS with 10 000 idle connections (still answering).
+With --repeat R, each echo/hit/map run is done R times, interleaved, and the
+fastest is kept (other load on the machine only ever slows a run down).
 Prints the table with ratios (hit/echo, miss/dnsperf) and the goals of issue 9,
 and writes every number as JSON with --json.  Exit 0 when every run answered
 every request with the expected kind (goals missed are reported, not failed),
@@ -149,10 +152,16 @@ class Bench:
 
     def row(self, what, proto, c, r):
         lat = r.get("latency_us", {})
-        self.rows.append({"run": what, "proto": proto, "c": c, "rps": r.get("rps", 0.0),
-                          "p50_us": lat.get("p50"), "p99_us": lat.get("p99"),
-                          "max_us": lat.get("max"), "replies": r.get("replies", 0),
-                          "kinds": r.get("kinds", {}), "errors": r.get("error_causes", {})})
+        new = {"run": what, "proto": proto, "c": c, "rps": r.get("rps", 0.0),
+               "p50_us": lat.get("p50"), "p99_us": lat.get("p99"), "max_us": lat.get("max"),
+               "replies": r.get("replies", 0), "kinds": r.get("kinds", {}),
+               "errors": r.get("error_causes", {})}
+        for k, old in enumerate(self.rows):  # --repeat: the fastest run stays
+            if (old["run"], old["proto"], old["c"]) == (what, proto, c):
+                if new["rps"] > old["rps"]:
+                    self.rows[k] = new
+                return
+        self.rows.append(new)
 
     def dnsperf(self, c, start, count):
         qfile = self.j(f"queries-{c}.txt")
@@ -211,31 +220,32 @@ class Bench:
         map_keys = ["--pattern", "u@m{i}.map.test", "--range", str(MAP_DOMAINS)]
         # warm the cache: the first HIT_DOMAINS domains, each asked once
         self.load("warm", sm, "socketmap", 8, "OK", "-n", str(HIT_DOMAINS), *hit_keys)
-        for c in cs:
+        for c, _ in ((c, rep) for c in cs for rep in range(a.repeat)):
             for proto, e, d, ok in (("socketmap", echo_sm, sm, "OK"),
                                     ("tcp-table", echo_tcp, tcp, "200")):
                 self.row("echo", proto, c, self.load("echo", e, proto, c, ok, *secs, *hit_keys))
                 self.row("hit", proto, c, self.load("hit", d, proto, c, ok, *secs, *hit_keys))
             self.row("map", "socketmap", c, self.load("map", sm, "socketmap", c, "OK", *secs,
                                                       *map_keys))
-        self.memory["after_hits_c%d" % cs[-1]] = status_kb(daemon.pid)
         # misses: a fresh slice of the zone per C, never asked before
         per_c = (a.domains - HIT_DOMAINS) // len(cs)
-        q0 = self.knot.query_counts()["query"]
-        miss_replies = 0
+        miss_replies = miss_queries = 0
+        self.memory["after_hits_c%d" % cs[-1]] = status_kb(daemon.pid)
         for k, c in enumerate(cs):
             start = HIT_DOMAINS + k * per_c
+            q0 = self.knot.query_counts()["query"]
             r = self.load("miss", sm, "socketmap", c, "OK", *secs, "-n", str(per_c),
                           "--pattern", "u@d{i}.bench.test", "--start", str(start),
                           "--range", str(per_c))
             if r.get("requests", 0) >= per_c:
                 self.problems.append(f"miss C={c}: all {per_c} domains used before the end; "
                                      "raise --domains")
+            miss_queries += self.knot.query_counts()["query"] - q0  # before dnsperf runs
             miss_replies += r.get("replies", 0)
             self.row("miss", "socketmap", c, r)
             self.dnsperf(c, start, per_c)
-        self.queries_per_miss = ((self.knot.query_counts()["query"] - q0) / miss_replies
-                                 if miss_replies else None)
+        self.misses = miss_replies
+        self.queries_per_miss = miss_queries / miss_replies if miss_replies else None
         self.memory["after_misses"] = status_kb(daemon.pid)
         if a.idle:
             self.idle_connections(daemon.pid, int(sm.rsplit(":", 1)[1]), sm)
@@ -260,7 +270,8 @@ class Bench:
         return x / y if x and y else None
 
     def report(self):
-        lines = [f"onionmxd benchmark: {self.a.domains} domains, {self.a.seconds} s per run, "
+        lines = [f"onionmxd benchmark: {self.a.domains} domains, {self.a.seconds} s per run "
+                 f"(echo/hit/map: best of {self.a.repeat}), "
                  f"{os.cpu_count()} CPUs, load average {self.load_start[0]:.2f} at start, "
                  f"{self.load_end[0]:.2f} at end, {self.elapsed:.0f} s in all",
                  f"{'run':<13}{'proto':<10}{'C':>3}{'req/s':>10}{'p50 us':>9}{'p99 us':>9}"
@@ -314,7 +325,7 @@ class Bench:
                   f"VmRSS {m['VmRSS'] / 1024:.1f} MB, VmHWM {m['VmHWM'] / 1024:.1f} MB")
         m = self.memory.get("after_misses")
         if m:
-            out.append(f"  (after the misses, {self.a.domains - HIT_DOMAINS} cacheable domains: "
+            out.append(f"  (after the misses, {self.misses + HIT_DOMAINS} domains cached: "
                        f"VmRSS {m['VmRSS'] / 1024:.1f} MB, VmHWM {m['VmHWM'] / 1024:.1f} MB)")
         m = self.memory.get("idle")
         if m:
@@ -339,6 +350,8 @@ def main():
     ap.add_argument("--domains", type=int, default=150000)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--concurrency", default="1,8,32")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="echo/hit/map runs per C, the best kept (a loaded machine is noisy)")
     ap.add_argument("--idle", type=int, default=10000, help="idle connections (0: skip)")
     ap.add_argument("--json", help="write the results to this file")
     args = ap.parse_args()
