@@ -140,7 +140,9 @@ class Echo {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   std::vector<std::string> sm_specs, tcp_specs;
   std::string value = "smtptor:[aoqqvaxm2tj6wj2wdx3zhtwbihdlyxnzmtujmrnfrzibcrwnzcuj6yad.onion]:25";
   CLI::App app{"Fixed-reply socketmap and tcp_table server (benchmark baseline)", "mtaecho"};
@@ -174,7 +176,8 @@ int main(int argc, char** argv) {
         std::cout << (socketmap ? "socketmap " : "tcp_table ")
                   << (spec->kind == ListenSpec::Kind::Unix ? spec->path
                                                            : std::to_string(spec->port))
-                  << std::endl;  // flushed: the caller waits for these lines
+                  << "\n"
+                  << std::flush;  // the caller waits for these lines
       }
     }
     echo.serve();
@@ -183,4 +186,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // CLI11 setup, allocation: a usage/setup error
+    std::cerr << "mtaecho: " << e.what() << "\n";
+    return 2;
+  }
 }

@@ -264,7 +264,9 @@ class Load {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   Options o;
   CLI::App app{"Load generator for Postfix socketmap and tcp_table servers", "mtaload"};
   auto* sm = app.add_option("--socketmap", o.socketmap, "inet:HOST:PORT or unix:PATH");
@@ -314,6 +316,17 @@ int main(int argc, char** argv) {
     if (stats.replies() == 0) std::cerr << "mtaload: no replies\n";
     return stats.replies() == stats.requests() && stats.replies() > 0 ? 0 : 1;
   } catch (const std::exception& e) {
+    std::cerr << "mtaload: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // CLI11 setup, allocation: a usage/setup error
     std::cerr << "mtaload: " << e.what() << "\n";
     return 2;
   }
