@@ -17,9 +17,10 @@ concurrency C:
   echo      mtaecho, socketmap and tcp_table;
   hit       onionmxd cache hits (1000 domains, warmed first), both protocols;
   map       onionmxd signed-map hits (1000 domains);
+  (for each: the server's CPU time per request, from /proc/PID/stat)
   miss      onionmxd cache misses: every request a domain not asked before
             (a fresh slice of the zone per C), next to
-  dnsperf   dnsperf -c 1 -q C on the same zone and query names.
+  dnsperf   dnsperf -c 1 -q C on the same zone and query names (cpu: Knot's).
 Memory: onionmxd's VmRSS/VmHWM (/proc/PID/status) after the C=32 hit runs and
 after the misses, and VmRSS with 10 000 idle connections (still answering).
 With --repeat R, each echo/hit/map run is done R times, interleaved, and the
@@ -61,6 +62,13 @@ def status_kb(pid):
             if line.startswith(("VmRSS:", "VmHWM:")):
                 out[line.split(":")[0]] = int(line.split()[1])
     return out
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of pid (proc(5) stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def open_fds(pid):
@@ -140,10 +148,15 @@ class Bench:
         return f"inet:127.0.0.1:{ports[0]}", f"inet:127.0.0.1:{ports[1]}"
 
     # -- measuring ---------------------------------------------------------
-    def load(self, what, where, proto, c, expect, *opts):
+    def load(self, what, where, proto, c, expect, *opts, pid=None):
+        """One mtaload run; with pid, the server's CPU time per reply as well
+        (less disturbed by other load on the machine than the rate is)."""
         argv = [self.mtaload, "--json", "--" + proto, where, "-c", str(c), *opts]
+        cpu0 = cpu_seconds(pid) if pid else 0
         p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         r = json.loads(p.stdout) if p.stdout.strip() else {}
+        if pid and r.get("replies"):
+            r["server_cpu_us"] = (cpu_seconds(pid) - cpu0) * 1e6 / r["replies"]
         kinds = r.get("kinds", {})
         if p.returncode != 0 or set(kinds) != {expect}:
             self.problems.append(f"{what} C={c} {proto}: rc {p.returncode}, kinds {kinds}, "
@@ -155,7 +168,7 @@ class Bench:
         new = {"run": what, "proto": proto, "c": c, "rps": r.get("rps", 0.0),
                "p50_us": lat.get("p50"), "p99_us": lat.get("p99"), "max_us": lat.get("max"),
                "replies": r.get("replies", 0), "kinds": r.get("kinds", {}),
-               "errors": r.get("error_causes", {})}
+               "errors": r.get("error_causes", {}), "cpu_us": r.get("server_cpu_us")}
         for k, old in enumerate(self.rows):  # --repeat: the fastest run stays
             if (old["run"], old["proto"], old["c"]) == (what, proto, c):
                 if new["rps"] > old["rps"]:
@@ -170,14 +183,18 @@ class Bench:
                 f.write(f"{dh.SRV_PREFIX}d{i}.bench.test SRV\n")
         cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(self.knot.port), "-d", qfile,
                "-l", str(self.a.seconds), "-c", "1", "-q", str(c)]
+        cpu0 = cpu_seconds(self.knot.proc.pid)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=self.a.seconds + 60)
+        knot_cpu = cpu_seconds(self.knot.proc.pid) - cpu0
         d = parse_dnsperf(p.stdout)
         if p.returncode != 0 or not d["qps"]:
             self.problems.append(f"dnsperf C={c}: rc {p.returncode} {p.stdout[-300:]}{p.stderr}")
         avg = (d["avg_latency_s"] or 0) * 1e6
         self.rows.append({"run": "dnsperf", "proto": "dns/udp", "c": c, "rps": d["qps"] or 0.0,
                           "p50_us": None, "p99_us": None, "max_us": None, "avg_us": avg,
-                          "replies": d["queries_completed"], "kinds": {}, "errors": {
+                          "replies": d["queries_completed"], "kinds": {},
+                          "cpu_us": (knot_cpu * 1e6 / d["queries_completed"]
+                                     if d["queries_completed"] else None), "errors": {
                               "lost": d["queries_lost"]} if d["queries_lost"] else {}})
 
     def idle_connections(self, pid, where_port, sm):
@@ -223,10 +240,12 @@ class Bench:
         for c, _ in ((c, rep) for c in cs for rep in range(a.repeat)):
             for proto, e, d, ok in (("socketmap", echo_sm, sm, "OK"),
                                     ("tcp-table", echo_tcp, tcp, "200")):
-                self.row("echo", proto, c, self.load("echo", e, proto, c, ok, *secs, *hit_keys))
-                self.row("hit", proto, c, self.load("hit", d, proto, c, ok, *secs, *hit_keys))
+                self.row("echo", proto, c, self.load("echo", e, proto, c, ok, *secs, *hit_keys,
+                                                     pid=self.echo_proc.pid))
+                self.row("hit", proto, c, self.load("hit", d, proto, c, ok, *secs, *hit_keys,
+                                                    pid=daemon.pid))
             self.row("map", "socketmap", c, self.load("map", sm, "socketmap", c, "OK", *secs,
-                                                      *map_keys))
+                                                      *map_keys, pid=daemon.pid))
         # misses: a fresh slice of the zone per C, never asked before
         per_c = (a.domains - HIT_DOMAINS) // len(cs)
         miss_replies = miss_queries = 0
@@ -236,7 +255,7 @@ class Bench:
             q0 = self.knot.query_counts()["query"]
             r = self.load("miss", sm, "socketmap", c, "OK", *secs, "-n", str(per_c),
                           "--pattern", "u@d{i}.bench.test", "--start", str(start),
-                          "--range", str(per_c))
+                          "--range", str(per_c), pid=daemon.pid)
             if r.get("requests", 0) >= per_c:
                 self.problems.append(f"miss C={c}: all {per_c} domains used before the end; "
                                      "raise --domains")
@@ -254,7 +273,8 @@ class Bench:
         info, sm_i, _ = self.start_daemon("onionmxd-info", "info")
         self.load("warm", sm_i, "socketmap", 8, "OK", "-n", str(HIT_DOMAINS), *hit_keys)
         self.row("hit,log=info", "socketmap", cs[-1],
-                 self.load("hit-info", sm_i, "socketmap", cs[-1], "OK", *secs, *hit_keys))
+                 self.load("hit-info", sm_i, "socketmap", cs[-1], "OK", *secs, *hit_keys,
+                           pid=info.pid))
         info.stop()
         self.elapsed = time.monotonic() - t0
         self.load_end = os.getloadavg()
@@ -269,17 +289,26 @@ class Bench:
         x, y = rps(run, proto), rps(base_run, base_proto)
         return x / y if x and y else None
 
+    def cpu_of(self, run, proto, c):
+        for row in self.rows:
+            if (row["run"], row["proto"], row["c"]) == (run, proto, c):
+                return row.get("cpu_us")
+        return None
+
     def report(self):
         lines = [f"onionmxd benchmark: {self.a.domains} domains, {self.a.seconds} s per run "
                  f"(echo/hit/map: best of {self.a.repeat}), "
                  f"{os.cpu_count()} CPUs, load average {self.load_start[0]:.2f} at start, "
                  f"{self.load_end[0]:.2f} at end, {self.elapsed:.0f} s in all",
                  f"{'run':<13}{'proto':<10}{'C':>3}{'req/s':>10}{'p50 us':>9}{'p99 us':>9}"
-                 f"{'max us':>9}  ratio"]
+                 f"{'max us':>9}{'cpu us':>8}  ratio (server CPU per request: cpu us)"]
         for r in self.rows:
             if r["run"] in ("hit", "map", "hit,log=info"):
                 ratio = self.ratio(r["run"], r["proto"], r["c"], "echo", r["proto"])
                 rtext = f"{ratio:.2f} of echo" if ratio else ""
+                echo_cpu = self.cpu_of("echo", r["proto"], r["c"])
+                if echo_cpu and r.get("cpu_us"):
+                    rtext += f", {r['cpu_us'] / echo_cpu:.1f}x its CPU per request"
             elif r["run"] == "miss":
                 ratio = self.ratio("miss", "socketmap", r["c"], "dnsperf", "dns/udp")
                 rtext = f"{ratio:.2f} of dnsperf" if ratio else ""
@@ -289,8 +318,12 @@ class Bench:
 
             def us(v):
                 return f"{v:.0f}" if v is not None else "-"
+
+            def cpu(v):
+                return f"{v:.1f}" if v is not None else "-"
             lines.append(f"{r['run']:<13}{r['proto']:<10}{r['c']:>3}{r['rps']:>10.0f}"
-                         f"{us(r['p50_us']):>9}{us(r['p99_us']):>9}{us(r['max_us']):>9}  {rtext}")
+                         f"{us(r['p50_us']):>9}{us(r['p99_us']):>9}{us(r['max_us']):>9}"
+                         f"{cpu(r.get('cpu_us')):>8}  {rtext}")
         if self.queries_per_miss is not None:
             lines.append(f"DNS queries per miss (Knot's counter): {self.queries_per_miss:.2f}")
         for k, m in self.memory.items():
