@@ -73,6 +73,7 @@ class Connection {
   void start(Request req);
   void on_lookup(const onionmx::Lookup& r);
   void answer(const onionmx::proto::Reply& reply, std::string_view source);
+  void send_now(std::string_view bytes);
   void update_reading();
   bool idle() const;
   void close(const char* why);
