@@ -22,18 +22,16 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsharness as dh  # noqa: E402
-from test_onionmxd import ask, connect, netstring, read_netstrings  # noqa: E402
+import test_onionmxd as base  # noqa: E402
+from test_onionmxd import ask, connect, netstring, postmap, read_netstrings  # noqa: E402
 
-DAEMON = os.environ.get("ONIONMX_D", "")
+DAEMON = base.DAEMON
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-POSTMAP = shutil.which("postmap") or ("/usr/sbin/postmap" if os.path.exists("/usr/sbin/postmap")
-                                      else None)
 ACTIVATE = shutil.which("systemd-socket-activate")
 V1, V2 = dh.V1, dh.V2
 FOUND = "User+ext@Found.MX.test"
@@ -44,12 +42,6 @@ WORK = None
 
 def j(*parts):
     return os.path.join(WORK, *parts)
-
-
-def postmap(key, table):
-    p = subprocess.run([POSTMAP, "-c", j("pf"), "-q", key, table], capture_output=True, text=True,
-                       timeout=60, cwd=WORK)
-    return p.returncode, p.stdout, p.stderr
 
 
 def write(path, text):
@@ -104,22 +96,15 @@ def answers_on(port):
 
 
 def setUpModule():
+    # test_onionmxd's: a temp dir, a private Postfix configuration for
+    # postmap -c, Knot serving mx.test (found.mx.test has an onion SRV).
     global KNOT, WORK
-    if not DAEMON:
-        raise unittest.SkipTest("ONIONMX_D not set")
-    WORK = tempfile.mkdtemp(prefix="onionmxd-config-")
-    os.mkdir(j("pf"))
-    write(j("pf", "main.cf"), "")  # postmap -c: a private, empty Postfix configuration
-    z = dh.Zone("mx.test")
-    z.add_srv(dh.SRV_PREFIX + "found", 0, 0, 25, V1 + ".")
-    KNOT = dh.KnotServer(WORK, {"mx.test": z.text()}, serials={"mx.test": z.serial}).start()
+    base.setUpModule()
+    KNOT, WORK = base.KNOT, base.WORK
 
 
 def tearDownModule():
-    if KNOT:
-        KNOT.stop()
-    if WORK:
-        shutil.rmtree(WORK, ignore_errors=True)
+    base.tearDownModule()
 
 
 def dns_section():
@@ -383,7 +368,7 @@ if __name__ == "__main__":
     if not shutil.which("knotd") and not os.path.exists("/usr/sbin/knotd"):
         print("knotd not installed: skipped")
         sys.exit(77)
-    if POSTMAP is None:
+    if base.POSTMAP is None:
         print("postmap not installed: skipped")
         sys.exit(77)
     dh.install_signal_cleanup()

@@ -49,7 +49,7 @@ Activation activated_sockets() {
   }
   if (names) {
     for (int i = 0; i < n; ++i) std::free(names[i]);
-    std::free(names);
+    std::free(static_cast<void*>(names));
   }
   return a;
 }

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
-#include <sstream>
 
 #include "base/file.hpp"
 #include "base/strings.hpp"
@@ -48,7 +47,7 @@ class Keys {
     const toml::node* n = t_.get(key);
     if (!n || failed()) return std::nullopt;
     if (!n->is_string()) return refuse(n, key, "expected a string"), std::nullopt;
-    return *n->value<std::string>();
+    return n->value<std::string>();
   }
 
   // A string that must be one of `choices`.
@@ -67,7 +66,7 @@ class Keys {
     const toml::node* n = t_.get(key);
     if (!n || failed()) return std::nullopt;
     if (!n->is_boolean()) return refuse(n, key, "expected true or false"), std::nullopt;
-    return *n->value<bool>();
+    return n->value<bool>();
   }
 
   std::optional<std::int64_t> integer(const char* key, std::int64_t lo, std::int64_t hi) {
@@ -85,13 +84,10 @@ class Keys {
   std::optional<double> seconds(const char* key, double lo, double hi) {
     const toml::node* n = t_.get(key);
     if (!n || failed()) return std::nullopt;
-    double v = 0;
-    if (n->is_integer())
-      v = static_cast<double>(*n->value<std::int64_t>());
-    else if (n->is_floating_point())
-      v = *n->value<double>();
-    else
-      return refuse(n, key, "expected a number of seconds"), std::nullopt;
+    // value<double>() converts an integer too (toml++ node::value()).
+    const std::optional<double> got = n->is_number() ? n->value<double>() : std::nullopt;
+    if (!got) return refuse(n, key, "expected a number of seconds"), std::nullopt;
+    const double v = *got;
     if (!(v >= lo && v <= hi)) {
       char msg[96];
       std::snprintf(msg, sizeof msg, "must be between %g and %g seconds", lo, hi);
@@ -258,10 +254,10 @@ DaemonFileResult parse_daemon_section(std::string_view text, const std::string& 
   try {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-        << e.description();
-    r.error = msg.str();
+    // FILE:LINE:COLUMN: what toml++ says, as the library reports syntax errors.
+    const auto& at = e.source().begin;
+    r.error = origin + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
+              std::string(e.description());
     return r;
   }
   const toml::node* n = root.get("onionmxd");
