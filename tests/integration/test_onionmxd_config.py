@@ -179,7 +179,8 @@ transport = "smtptor2"
         rc, out, err = postmap(FOUND, self.sm_table("nosuchprofile"))
         self.assertEqual((rc, out), (1, ""))
         self.assertIn("permanent error: unknown map name", err)
-        self.assertEqual(ask(self.sm, "*", name="nosuchprofile"), "PERM unknown map name")
+        self.assertEqual(ask(self.sm, "*", name="nosuchprofile"),
+                         'PERM unknown map name: onionmxd has no profile "nosuchprofile"')
         log = self.d.log()
         self.assertIn('warning: socketmap name "nosuchprofile" names no profile', log)
         self.assertEqual(log.count('"nosuchprofile" names no profile'), 1, "warned once per name")

@@ -211,7 +211,9 @@ void Connection::start(Request req) {
   if (!profile) {
     // Never NOTFOUND (clearnet).  Postfix defers on PERM too (mta-protocols.md
     // §1.2); it labels a configuration error that no retry fixes.
-    answer({Outcome::Perm, "unknown map name"}, "config");
+    answer({Outcome::Perm,
+            "unknown map name: onionmxd has no profile \"" + printable(current_.name, 64) + "\""},
+           "config");
     return;
   }
   profile_ = *profile;
