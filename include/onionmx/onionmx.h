@@ -409,6 +409,32 @@ ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_lookup_submit_len(uint64_t *out, on
                                                                const char *key, size_t key_len,
                                                                onionmx_lookup_cb cb, void *payload);
 
+/* ---- since 0.4: statistics (docs/c-api.md, "Statistics") ---- */
+
+/** Kinds of statistic given to an onionmx_stat_fn. */
+enum onionmx_stat_kind {
+  ONIONMX_STAT_COUNTER = 0, /**< only grows (a reset starts again at 0) */
+  ONIONMX_STAT_GAUGE = 1    /**< goes up and down */
+};
+
+/**
+ * Callback of onionmx_stats(): one statistic.  `name` is stable (docs/c-api.md
+ * lists every one) and already a valid Prometheus metric name; `help` is
+ * one line of English.  Both are borrowed for the call only.  Return 0 to
+ * go on, nonzero to stop.  Must not throw or call into the library.
+ */
+typedef int (*onionmx_stat_fn)(const char *name, const char *help, int kind, double value,
+                               void *payload);
+
+/**
+ * Call `fn` for every statistic of the context (cache, DNS, map,
+ * configuration), in a fixed order.  Cheap: reads counters, no I/O.
+ * since 0.4
+ * @retval ONIONMX_OK after the last one; the callback's nonzero value when
+ *         it stopped the walk; ONIONMX_EINVAL for NULL arguments
+ */
+ONIONMX_EXPORT int onionmx_stats(onionmx_ctx *ctx, onionmx_stat_fn fn, void *payload);
+
 #ifdef __cplusplus
 }
 #endif

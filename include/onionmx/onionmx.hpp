@@ -111,6 +111,15 @@ struct Lookup {
   std::shared_ptr<onionmx_result> native_;  // the C result behind this answer
 };
 
+// Since 0.4: one statistic of Context::stats() (docs/c-api.md, "Statistics").
+enum class StatKind { Counter = ONIONMX_STAT_COUNTER, Gauge = ONIONMX_STAT_GAUGE };
+struct Stat {
+  std::string name;  // stable, a valid Prometheus metric name
+  std::string help;
+  StatKind kind = StatKind::Counter;
+  double value = 0;
+};
+
 namespace detail {
 inline std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
@@ -272,6 +281,25 @@ class Context {
         },
         &lines);
     return lines;
+  }
+
+  // Since 0.4: every statistic (docs/c-api.md, "Statistics"), in a fixed order.
+  std::vector<Stat> stats() {
+    std::vector<Stat> out;
+    (void)onionmx_stats(
+        ctx_.get(),
+        [](const char* name, const char* help, int kind, double value, void* p) noexcept -> int {
+          try {
+            static_cast<std::vector<Stat>*>(p)->push_back(
+                {name, help, kind == ONIONMX_STAT_COUNTER ? StatKind::Counter : StatKind::Gauge,
+                 value});
+            return 0;
+          } catch (...) {  // out of memory: stop, and must not unwind into C
+            return 1;
+          }
+        },
+        &out);
+    return out;
   }
 
   onionmx_ctx* native() noexcept { return ctx_.get(); }

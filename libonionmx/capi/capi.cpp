@@ -6,6 +6,7 @@
 // The wiring (configuration, overrides, sources, reload) is the engine's;
 // this file only translates.
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -20,6 +21,7 @@
 #include "cache/cache.hpp"
 #include "cache/cache_file.hpp"
 #include "engine/engine.hpp"
+#include "engine/stats.hpp"
 #include "event/loop.hpp"
 #include "onionmx/onionmx.h"
 #include "proto/answer_format.hpp"
@@ -547,6 +549,19 @@ ONIONMX_EXPORT int onionmx_cache_dump(onionmx_ctx* ctx, onionmx_cache_entry_fn f
       const std::string line = onionmx::cache::entry_dump_json(*c, e, now);
       fn(line.c_str(), payload);
     });
+    return ONIONMX_OK;
+  });
+}
+
+ONIONMX_EXPORT int onionmx_stats(onionmx_ctx* ctx, onionmx_stat_fn fn, void* payload) {
+  if (!ctx || !fn) return ONIONMX_EINVAL;
+  return guard(ctx, [&]() -> int {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         onionmx::base::SystemClock::instance().wall().time_since_epoch())
+                         .count();
+    for (const auto& st : onionmx::engine::collect_stats(*ctx->engine, now))
+      if (int rc = fn(st.name, st.help, static_cast<int>(st.kind), st.value, payload); rc != 0)
+        return rc;
     return ONIONMX_OK;
   });
 }

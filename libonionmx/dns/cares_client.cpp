@@ -84,7 +84,8 @@ CaresClient::CaresClient(event::Loop& loop, DnsConfig cfg, base::LogSink log,
 
 base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop, DnsConfig cfg,
                                                                base::LogSink log,
-                                                               const base::Clock& clock) {
+                                                               const base::Clock& clock,
+                                                               DnsStats* stats) {
   static std::once_flag once;
   static int init_status = ARES_SUCCESS;
   std::call_once(once, [] { init_status = ares_library_init(ARES_LIB_INIT_ALL); });
@@ -93,6 +94,7 @@ base::Result<std::unique_ptr<CaresClient>> CaresClient::create(event::Loop& loop
                       std::string("ares_library_init: ") + ares_strerror(init_status));
 
   std::unique_ptr<CaresClient> self(new CaresClient(loop, std::move(cfg), std::move(log), clock));
+  if (stats) self->stats_ = stats;
   self->deadline_timer_ =
       std::make_unique<event::Timer>(loop, [s = self.get()] { s->on_deadline(); });
   self->reaper_ = std::make_unique<event::Timer>(loop, [s = self.get()] { s->reap(); });
@@ -216,9 +218,11 @@ void CaresClient::on_deadline() {
     deadlines_.pop_front();
     // Completed lookups are skipped here rather than searched for on
     // completion: the queue stays O(1) per lookup.
-    if (requests_.count(serial))
+    if (requests_.count(serial)) {
+      ++stats_->timeouts;
       fail_temp(serial, "DNS timeout: no usable answer within " +
                             std::to_string(cfg_.timeout.count()) + " ms");
+    }
   }
   if (!deadlines_.empty())
     deadline_timer_->arm(
@@ -263,6 +267,7 @@ void CaresClient::send_query(Request& r) {
   Channel& ch = *channel_;
   auto token = std::make_unique<Token>(Token{this, &ch, r.serial});
   ++ch.outstanding;
+  ++stats_->queries;
   // 1.18.1 ares_send keeps the caller's ID (docs/dns-discovery.md); the callback may
   // run before ares_send returns, so `r` must not be touched afterwards.
   ares_send(
@@ -296,6 +301,7 @@ void CaresClient::on_answer(Channel& ch, std::uint64_t serial, int status, int t
   if (it == requests_.end()) return;  // deadline already answered it
   Request& r = *it->second;
   if (!answered) {
+    if (status == ARES_ETIMEOUT) ++stats_->timeouts;
     fail_temp(serial, ares_failure(status == ARES_SUCCESS ? ARES_EBADRESP : status, timeouts,
                                    join(cfg_.servers)));
     return;
@@ -382,6 +388,8 @@ void CaresClient::fail_temp(std::uint64_t serial, std::string reason) {
   set.owner = it->second->qname;
   set.reason = std::move(reason);
   // The answer carries the reason to the MTA; the log is for trends.
+  // Lookups cut short by our own shutdown are not DNS failures.
+  if (!shutting_down_) ++stats_->failures;
   if (!shutting_down_)
     log(base::LogLevel::Info, "domain " + it->second->query.domain + ": " + set.reason);
   finish(serial, std::move(set));

@@ -29,6 +29,7 @@
 #include "base/log.hpp"
 #include "base/result.hpp"
 #include "dns/dns_config.hpp"
+#include "dns/dns_stats.hpp"
 #include "event/loop.hpp"
 #include "source/srv_lookup.hpp"
 
@@ -43,7 +44,7 @@ class CaresClient final : public source::SrvLookup {
  public:
   [[nodiscard]] static base::Result<std::unique_ptr<CaresClient>> create(
       event::Loop& loop, DnsConfig cfg, base::LogSink log,
-      const base::Clock& clock = base::SystemClock::instance());
+      const base::Clock& clock = base::SystemClock::instance(), DnsStats* stats = nullptr);
   // Lookups still pending complete with a temporary failure.
   ~CaresClient() override;
   CaresClient(const CaresClient&) = delete;
@@ -98,6 +99,8 @@ class CaresClient final : public source::SrvLookup {
   std::deque<std::uint64_t> queue_;  // waiting for an in-flight slot
   std::uint64_t next_serial_ = 1;
   bool shutting_down_ = false;
+  DnsStats own_stats_;  // counted here when the creator keeps none
+  DnsStats* stats_ = &own_stats_;
 };
 
 }  // namespace onionmx::dns

@@ -16,6 +16,7 @@ struct Engine::Generation {
   std::shared_ptr<cache::Cache> cache;
   std::shared_ptr<const proto::AnswerStyle> style;
   std::unique_ptr<resolver::Resolver> resolver;
+  MapInfo map;
 };
 
 namespace {
@@ -151,8 +152,11 @@ base::Result<std::unique_ptr<Engine::Generation>> Engine::build() const {
   if (!cache) return base::fail(cache.error());
   gen->cache = std::move(*cache);
   SharedParts shared;
+  // The DNS client counts into the engine, whose counters outlive it.
+  shared.dns_stats = &dns_stats_;
   auto sources = build_sources(SourceContext{loop_, gen->config, log_, clock_, gen->cache, shared});
   if (!sources) return base::fail(sources.error());
+  gen->map = shared.map;
   gen->resolver = std::make_unique<resolver::Resolver>(std::move(*sources),
                                                        gen->config.resolver.on_dns_failure, log_);
   return gen;
@@ -199,5 +203,7 @@ std::size_t Engine::pending() const noexcept {
 }
 
 const config::Config& Engine::config() const noexcept { return current_->config; }
+
+const MapInfo& Engine::map_info() const noexcept { return current_->map; }
 
 }  // namespace onionmx::engine

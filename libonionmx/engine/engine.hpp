@@ -23,6 +23,7 @@
 #include "base/log.hpp"
 #include "base/result.hpp"
 #include "config/config.hpp"
+#include "dns/dns_stats.hpp"
 #include "event/loop.hpp"
 #include "proto/answer_format.hpp"
 #include "record/route.hpp"
@@ -35,6 +36,8 @@ class Cache;
 }
 
 namespace onionmx::engine {
+
+struct MapInfo;
 
 // Where the configuration comes from.
 struct ConfigInput {
@@ -93,6 +96,12 @@ class Engine {
   // Saves the cache to cache.file now (Inval without a file).
   [[nodiscard]] base::Result<void> save_cache();
 
+  // For onionmx_stats() (engine/stats.hpp): DNS counters over every
+  // generation, and the map of the current one.
+  const dns::DnsStats& dns_stats() const noexcept { return dns_stats_; }
+  const MapInfo& map_info() const noexcept;
+  const cache::Cache* cache() const noexcept { return cache_.get(); }
+
  private:
   struct Generation;
   Engine(event::Loop& loop, ConfigInput input, Overrides ov, base::LogSink log,
@@ -114,6 +123,8 @@ class Engine {
   std::vector<std::unique_ptr<Generation>> retired_;
   std::unique_ptr<event::Timer> reaper_;
   std::uint64_t generation_ = 0;
+  // mutable: build() is const, and hands the clients it builds a pointer.
+  mutable dns::DnsStats dns_stats_;
 };
 
 }  // namespace onionmx::engine

@@ -60,6 +60,8 @@ base::Result<std::unique_ptr<source::Source>> make_map(const SourceContext& c) {
                                     std::to_string(loaded->map.serial()) + ", " +
                                     std::to_string(loaded->map.size()) + " entries");
   }
+  c.shared.map =
+      MapInfo{true, loaded->map.serial(), loaded->map.size(), loaded->map.expires(), o.now};
   auto shared = std::make_shared<const map::StaticMap>(std::move(loaded->map));
   return std::make_unique<source::MapSource>(std::move(shared), c.clock, c.log);
 }
@@ -78,7 +80,7 @@ base::Result<void> build_shared(const SourceContext& c) {
       p.cached = std::make_shared<source::CachedLookup>(nullptr, c.cache, c.clock, c.log);
     return {};
   }
-  auto client = dns::CaresClient::create(c.loop, c.config.dns, c.log, c.clock);
+  auto client = dns::CaresClient::create(c.loop, c.config.dns, c.log, c.clock, p.dns_stats);
   if (!client) return base::fail(client.error());
   if (!c.cache) {
     p.dns = std::move(*client);

@@ -6,7 +6,9 @@
 // registry's order is the default chain (resolver.order unset).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -16,11 +18,21 @@
 #include "base/result.hpp"
 #include "cache/cache.hpp"
 #include "config/config.hpp"
+#include "dns/dns_stats.hpp"
 #include "event/loop.hpp"
 #include "source/cached_lookup.hpp"
 #include "source/source.hpp"
 
 namespace onionmx::engine {
+
+// The map a chain loaded, for onionmx_stats() (docs/c-api.md).
+struct MapInfo {
+  bool loaded = false;
+  std::uint64_t serial = 0;
+  std::size_t entries = 0;
+  std::optional<std::int64_t> expires;  // Unix seconds
+  std::int64_t loaded_at = 0;           // Unix seconds
+};
 
 // Built once per chain and shared by the links that use it: the "cache"
 // and "dns" links ask DNS through one CachedLookup, so coalescing and
@@ -30,6 +42,8 @@ struct SharedParts {
   std::shared_ptr<source::CachedLookup> cached;  // null without a cache
   bool dns_in_chain = false;                     // without the dns link nothing may query DNS
   bool built = false;
+  dns::DnsStats* dns_stats = nullptr;  // in: where the DNS client counts (engine-owned)
+  MapInfo map;                         // out: what the map link loaded
 };
 
 // What a factory may use; everything outlives the source it builds.

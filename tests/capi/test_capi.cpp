@@ -698,6 +698,148 @@ TEST(CApiKnot, CacheAnswersDumpsPurgesAndSavesToItsFile) {
   std::filesystem::remove_all(dir);
 }
 
+// Since 0.4: statistics.
+struct Stats {
+  std::map<std::string, double> value;
+  std::map<std::string, int> kind;
+  std::map<std::string, std::string> help;
+  std::vector<std::string> order;
+  int stop_after = -1;  // return nonzero after this many
+};
+
+int collect_stat(const char* name, const char* help, int kind, double value, void* payload) {
+  auto* s = static_cast<Stats*>(payload);
+  s->value[name] = value;
+  s->kind[name] = kind;
+  s->help[name] = help ? help : "";
+  s->order.emplace_back(name);
+  if (s->stop_after >= 0 && static_cast<int>(s->order.size()) >= s->stop_after) return 42;
+  return 0;
+}
+
+Stats stats_of(onionmx_ctx* ctx) {
+  Stats s;
+  EXPECT_EQ(onionmx_stats(ctx, collect_stat, &s), ONIONMX_OK);
+  return s;
+}
+
+TEST(CApiStats, NamesKindsAndTheWalkContract) {
+  onionmx_options o = ONIONMX_OPTIONS_INIT;
+  o.servers = "127.0.0.1:9";
+  Ctx c(o);
+  ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+  Stats none;
+  EXPECT_EQ(onionmx_stats(nullptr, collect_stat, &none), ONIONMX_EINVAL);
+  EXPECT_EQ(onionmx_stats(c.p, nullptr, &none), ONIONMX_EINVAL);
+  EXPECT_TRUE(none.order.empty());
+  const Stats s = stats_of(c.p);
+  EXPECT_EQ(s.order.size(), s.value.size()) << "a name came twice";
+  for (const auto& name : s.order) {
+    EXPECT_EQ(name.rfind("onionmx_", 0), 0u) << name;
+    const bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+    EXPECT_EQ(s.kind.at(name), total ? ONIONMX_STAT_COUNTER : ONIONMX_STAT_GAUGE) << name;
+    EXPECT_FALSE(s.help.at(name).empty()) << name;
+    EXPECT_EQ(s.help.at(name).find('\n'), std::string::npos) << name;
+  }
+  for (const char* name :
+       {"onionmx_cache_hits_total", "onionmx_cache_misses_total", "onionmx_cache_stale_total",
+        "onionmx_cache_prefetches_total", "onionmx_cache_entries", "onionmx_dns_queries_total",
+        "onionmx_dns_failures_total", "onionmx_dns_timeouts_total", "onionmx_map_loaded",
+        "onionmx_map_serial", "onionmx_map_age_seconds", "onionmx_config_generation"})
+    EXPECT_EQ(s.value.count(name), 1u) << name;
+  EXPECT_EQ(s.value.at("onionmx_config_generation"), 1);
+  EXPECT_EQ(s.value.at("onionmx_map_loaded"), 0);
+  // A nonzero return stops the walk and is returned.
+  Stats first;
+  first.stop_after = 1;
+  EXPECT_EQ(onionmx_stats(c.p, collect_stat, &first), 42);
+  EXPECT_EQ(first.order.size(), 1u);
+  ASSERT_EQ(onionmx_ctx_reload(c.p), ONIONMX_OK);
+  EXPECT_EQ(stats_of(c.p).value.at("onionmx_config_generation"), 2);
+}
+
+TEST(CApiStats, DnsFailuresAgainstAClosedPortAreCounted) {
+  onionmx_options o = ONIONMX_OPTIONS_INIT;
+  o.servers = "127.0.0.1:9";  // nothing listens: ICMP port unreachable
+  o.timeout_ms = 2000;
+  Ctx c(o);
+  ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+  const Stats before = stats_of(c.p);
+  EXPECT_EQ(before.value.at("onionmx_dns_queries_total"), 0);
+  for (const char* key : {"a@closed.example", "b@closed.example"}) {
+    onionmx_result* r = nullptr;
+    ASSERT_EQ(onionmx_lookup(&r, c.p, key), ONIONMX_OK);
+    EXPECT_EQ(onionmx_result_outcome(r), ONIONMX_TEMP) << onionmx_result_reason(r);
+    onionmx_result_free(r);
+  }
+  // Answers without DNS touch no DNS counter.
+  onionmx_result* r = nullptr;
+  ASSERT_EQ(onionmx_lookup(&r, c.p, ("x@" + kA1).c_str()), ONIONMX_OK);
+  onionmx_result_free(r);
+  const Stats after = stats_of(c.p);
+  EXPECT_EQ(after.value.at("onionmx_dns_queries_total"), 2);
+  EXPECT_EQ(after.value.at("onionmx_dns_failures_total"), 2);
+  EXPECT_EQ(after.value.at("onionmx_cache_misses_total"), 2);
+  EXPECT_EQ(after.value.at("onionmx_cache_hits_total"), 0);
+  EXPECT_EQ(after.value.at("onionmx_cache_entries"), 0) << "failures are not cached";
+  // The counters outlive the generation whose client counted them.
+  ASSERT_EQ(onionmx_ctx_reload(c.p), ONIONMX_OK);
+  EXPECT_EQ(stats_of(c.p).value.at("onionmx_dns_failures_total"), 2);
+}
+
+TEST(CApiStats, AStaticMapIsReported) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("onionmx-capi-stats-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string map = (dir / "map.json").string();
+  std::ofstream(map) << R"({"format": "onionmx-map", "version": 1, "serial": 77,)"
+                     << R"( "expires": "2099-01-01T00:00:00Z", "entries": {"pinned.example": [")"
+                     << kA1 << R"("], "other.example": [")" << kA1 << R"("]}})";
+  const std::string config = "[map]\npath = \"" + map +
+                             "\"\nallow_unsigned = true\nstate_dir = \"" + dir.string() + "\"\n";
+  onionmx_options o = ONIONMX_OPTIONS_INIT;
+  o.config_text = config.c_str();
+  o.servers = "127.0.0.1:9";
+  {
+    Ctx c(o);
+    ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+    const Stats s = stats_of(c.p);
+    EXPECT_EQ(s.value.at("onionmx_map_loaded"), 1);
+    EXPECT_EQ(s.value.at("onionmx_map_serial"), 77);
+    EXPECT_EQ(s.value.at("onionmx_map_entries"), 2);
+    EXPECT_EQ(s.value.at("onionmx_map_expiry_timestamp_seconds"), 4070908800.0);
+    EXPECT_GE(s.value.at("onionmx_map_age_seconds"), 0);
+    EXPECT_LE(s.value.at("onionmx_map_age_seconds"), 5);
+    onionmx_result* r = nullptr;
+    ASSERT_EQ(onionmx_lookup(&r, c.p, "u@pinned.example"), ONIONMX_OK);
+    EXPECT_STREQ(onionmx_result_source(r), "map");
+    onionmx_result_free(r);
+    EXPECT_EQ(stats_of(c.p).value.at("onionmx_dns_queries_total"), 0) << "a pin never asks DNS";
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CApiKnot, StatsCountCacheHitsAndDnsQueries) {
+  if (!knot()) GTEST_SKIP() << "ONIONMX_TEST_DNS not set (run by test_capi_knot.py)";
+  onionmx_options o = ONIONMX_OPTIONS_INIT;
+  o.servers = knot();
+  o.cache_file = "";  // memory only
+  Ctx c(o);
+  ASSERT_EQ(c.rc, ONIONMX_OK) << c.err;
+  for (int i = 0; i < 3; ++i) {
+    onionmx_result* r = nullptr;
+    ASSERT_EQ(onionmx_lookup(&r, c.p, "user@h9.capi.test"), ONIONMX_OK);
+    EXPECT_STREQ(onionmx_result_source(r), i == 0 ? "dns" : "cache");
+    onionmx_result_free(r);
+  }
+  const Stats s = stats_of(c.p);
+  EXPECT_EQ(s.value.at("onionmx_dns_queries_total"), 1);
+  EXPECT_EQ(s.value.at("onionmx_dns_failures_total"), 0);
+  EXPECT_EQ(s.value.at("onionmx_cache_misses_total"), 1);
+  EXPECT_EQ(s.value.at("onionmx_cache_hits_total"), 2);
+  EXPECT_EQ(s.value.at("onionmx_cache_entries"), 1);
+}
+
 TEST(CApiOptions, CacheSizeBelowMinusOneIsRefused) {
   onionmx_options o = ONIONMX_OPTIONS_INIT;
   o.cache_size = -2;

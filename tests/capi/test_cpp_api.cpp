@@ -11,6 +11,7 @@
 #include <memory>
 #include <onionmx/onionmx.hpp>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -98,6 +99,34 @@ TEST(CppApi, WatchOptionAndReload) {
   while (ctx.pending() > 0) ASSERT_EQ(ctx.run_once(), ONIONMX_OK);
   EXPECT_EQ(ctx.reload(), ONIONMX_OK);
   EXPECT_EQ(ctx.generation(), 2u);
+}
+
+TEST(CppApi, StatsComeAsAVectorInTheCOrder) {
+  Silent dns;
+  onionmx::Context ctx({.servers = dns.address, .timeout_ms = 300});
+  const std::vector<onionmx::Stat> stats = ctx.stats();
+  ASSERT_FALSE(stats.empty());
+  std::vector<std::string> c_order;
+  ASSERT_EQ(onionmx_stats(
+                ctx.native(),
+                [](const char* name, const char*, int, double, void* p) -> int {
+                  static_cast<std::vector<std::string>*>(p)->emplace_back(name);
+                  return 0;
+                },
+                &c_order),
+            ONIONMX_OK);
+  ASSERT_EQ(stats.size(), c_order.size());
+  for (std::size_t i = 0; i < stats.size(); ++i) {
+    EXPECT_EQ(stats[i].name, c_order[i]);
+    EXPECT_FALSE(stats[i].help.empty()) << stats[i].name;
+    if (stats[i].name == "onionmx_config_generation") {
+      EXPECT_EQ(stats[i].kind, onionmx::StatKind::Gauge);
+      EXPECT_EQ(stats[i].value, 1.0);
+    }
+    if (stats[i].name == "onionmx_dns_queries_total") {
+      EXPECT_EQ(stats[i].kind, onionmx::StatKind::Counter);
+    }
+  }
 }
 
 }  // namespace

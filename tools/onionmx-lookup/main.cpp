@@ -19,6 +19,7 @@
 
 #include "common/guarded_main.hpp"
 #include "common/source_flags.hpp"
+#include "smtpd_export.hpp"
 
 namespace {
 
@@ -74,6 +75,8 @@ struct Args {
   bool cache_dump = false;
   std::vector<std::string> cache_purge;
   std::vector<std::string> keys;
+  onionmx::smtpd::ExportArgs smtpd;
+  std::string smtpd_tables;
 };
 
 void define(CLI::App& app, Args& a) {
@@ -86,6 +89,19 @@ void define(CLI::App& app, Args& a) {
                  "Drop DOMAIN's entry from the cache file; one domain each, repeatable")
       ->option_text("DOMAIN")
       ->allow_extra_args(false);
+  app.add_option(
+         "--export-opensmtpd", a.smtpd.dir,
+         "Write DIR/smtpd-domains and DIR/smtpd-relays (OpenSMTPD file tables) for the keys")
+      ->option_text("DIR")
+      ->allow_extra_args(false);
+  app.add_option("--smtpctl", a.smtpd.smtpctl,
+                 "After --export-opensmtpd, run PATH update table for both tables")
+      ->option_text("PATH")
+      ->allow_extra_args(false);
+  app.add_option("--smtpd-tables", a.smtpd_tables,
+                 "Table names for --smtpctl: LIST,MAP (default onion_domains,onion_relays)")
+      ->option_text("LIST,MAP")
+      ->allow_extra_args(false);
   app.add_flag("--explain", a.explain, "Show the decision path of every answer");
   app.add_flag("--demo", a.demo, "Answer a built-in set of example keys (no network, no config)");
   app.add_flag("--version", a.version, "Print the version and exit");
@@ -97,8 +113,8 @@ void define(CLI::App& app, Args& a) {
 // else the usage error.
 std::string options_from(Args& a, onionmx::Options& opts) {
   if (a.demo) {
-    if (!a.keys.empty() || !a.src.config.empty() || !a.src.servers.empty())
-      return "--demo takes no keys, --config or --server";
+    if (!a.keys.empty() || !a.src.config.empty() || !a.src.servers.empty() || !a.smtpd.dir.empty())
+      return "--demo takes no keys, --config, --server or --export-opensmtpd";
     opts.config_text = kDemoConfig;
     a.keys = kDemoKeys;
   } else {
@@ -107,6 +123,18 @@ std::string options_from(Args& a, onionmx::Options& opts) {
     if (a.cache_dump && !a.cache_purge.empty())
       return "--cache-dump and --cache-purge go in separate runs";
     if (!cache_job && a.keys.empty()) return "no keys given (try --help, or --demo)";
+    if (a.smtpd.dir.empty() && (!a.smtpd.smtpctl.empty()))
+      return "--smtpctl needs --export-opensmtpd";
+    if (!a.smtpd.dir.empty() && (cache_job || a.explain || a.format != "text"))
+      return "--export-opensmtpd takes no --format, --explain or cache jobs";
+    if (!a.smtpd_tables.empty()) {
+      const auto comma = a.smtpd_tables.find(',');
+      a.smtpd.tables = {a.smtpd_tables.substr(0, comma),
+                        comma == std::string::npos ? "" : a.smtpd_tables.substr(comma + 1)};
+      for (const auto& t : a.smtpd.tables)
+        if (t.empty() || t.find_first_of(", \t") != std::string::npos)
+          return "--smtpd-tables takes two table names: LIST,MAP";
+    }
     onionmx::tools::apply_config_flag(a.src, opts);
   }
   if (std::string usage = onionmx::tools::apply_source_flags(a.src, opts); !usage.empty())
@@ -283,6 +311,11 @@ int run(int argc, char** argv) {
   }
   if (args.cache_dump || !args.cache_purge.empty()) return cache_job(*ctx, args);
   KeySource keys(args.keys);
+  if (!args.smtpd.dir.empty()) {
+    std::vector<std::string> domains;
+    while (auto k = keys.next()) domains.push_back(std::move(*k));
+    return onionmx::smtpd::export_tables(*ctx, domains, args.smtpd);
+  }
   OrderedPrinter out(format_of(args.format), args.explain);
   const int rc = resolve_all(*ctx, keys, out);
   if (keys.stdin_empty() && out.printed() == 0) {

@@ -33,6 +33,7 @@
 #include "common/source_flags.hpp"
 #include "daemon_config.hpp"
 #include "log.hpp"
+#include "metrics_http.hpp"
 #include "notify.hpp"
 #include "server.hpp"
 
@@ -45,6 +46,7 @@ struct Args {
   onionmx::tools::SourceArgs src;
   std::vector<std::string> socketmap;
   std::vector<std::string> tcp_table;
+  std::string metrics;
   std::string socket_mode = "0666";
   std::size_t max_connections = 1000;
   std::size_t max_request = onionmx::proto::kDefaultMaxRequest;
@@ -69,6 +71,9 @@ void define(CLI::App& app, Args& a) {
                  "Serve Postfix tcp_table on LISTEN (inet:HOST:PORT or unix:/PATH), repeatable")
       ->option_text("LISTEN")
       ->allow_extra_args(false);
+  app.add_option("--metrics", a.metrics,
+                 "Serve Prometheus metrics at http://LISTEN/metrics (inet:HOST:PORT)")
+      ->option_text("LISTEN");
   app.add_option("--socket-mode", a.socket_mode, "Mode of unix sockets, octal")
       ->capture_default_str()
       ->option_text("MODE");
@@ -242,6 +247,7 @@ using EventPtr = std::unique_ptr<event, EventFree>;
 struct Loop {
   event_base* base = nullptr;
   onionmx::Context* ctx = nullptr;
+  onionmxd::Metrics* metrics = nullptr;
   onionmxd::Server* server = nullptr;
   int argc = 0;
   char** argv = nullptr;
@@ -285,6 +291,7 @@ void on_hup(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   onionmxd::notify("RELOADING=1");
   const std::string err = reload(*loop);
   onionmxd::notify("READY=1");
+  loop->metrics->reload(err.empty());
   if (err.empty()) {
     onionmxd::log(onionmxd::Level::Info, "SIGHUP: configuration reloaded (generation " +
                                              std::to_string(loop->ctx->generation()) +
@@ -396,6 +403,17 @@ int run(int argc, char** argv) {
         onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
         return kExitStartup;
       }
+    // Page built on request from counters in memory: a scrape never waits.
+    onionmxd::MetricsHttp metrics(base.get(), [&server, &ctx] {
+      return server.metrics().render(server.connections(), ctx->stats());
+    });
+    if (!args.metrics.empty()) {
+      if (std::string err = metrics.listen(args.metrics); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
+      onionmxd::log(onionmxd::Level::Info, "listening: metrics on " + metrics.shown());
+    }
 
     if (run_as.uid >= 0 || run_as.gid >= 0) {
       if (std::string err = drop_privileges(args.user, run_as.uid, run_as.gid); !err.empty()) {
@@ -406,7 +424,7 @@ int run(int argc, char** argv) {
                                                std::to_string(getgid()));
     }
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client is an EPIPE, not a death
-    Loop loop{base.get(), &*ctx, &server, argc, argv, where, activated, args};
+    Loop loop{base.get(), &*ctx, &server.metrics(), &server, argc, argv, where, activated, args};
     EventPtr hup(evsignal_new(base.get(), SIGHUP, on_hup, &loop));
     EventPtr term(evsignal_new(base.get(), SIGTERM, on_stop, &loop));
     EventPtr intr(evsignal_new(base.get(), SIGINT, on_stop, &loop));

@@ -124,6 +124,9 @@ void Connection::on_read() {
   }
   evbuffer_drain(in, n);
   if (err) {
+    server_.metrics().protocol_error(proto_, err->kind == proto::WireError::TooLarge
+                                                 ? ProtocolError::Oversized
+                                                 : ProtocolError::Malformed);
     // No resynchronisation point: this connection ends, no other.
     log(Level::Warning,
         std::string(protocol_name(proto_)) + " " + peer_ + ": " +
@@ -152,6 +155,7 @@ void Connection::on_event(short what) {
       if (!paused_) bufferevent_enable(bev_, EV_READ);
       return;
     }
+    if (!(what & BEV_EVENT_WRITING)) server_.metrics().closed_idle();
     close((what & BEV_EVENT_WRITING) ? "write timeout" : "idle timeout");
     return;
   }
@@ -176,6 +180,7 @@ void Connection::on_deadline() {
   server_.ctx().cancel(id_);
   busy_ = false;
   id_ = 0;
+  server_.metrics().deadline(proto_);
   log(Level::Warning, std::string(protocol_name(proto_)) + " key=\"" + printable(current_.key) +
                           "\": no answer within " +
                           std::to_string(server_.limits().request_timeout_ms) + " ms");
@@ -203,6 +208,7 @@ void Connection::start(Request req) {
   current_ = std::move(req);
   started_ = std::chrono::steady_clock::now();
   if (!current_.error.empty()) {  // tcp_table: not a valid "get"
+    server_.metrics().protocol_error(proto_, ProtocolError::Invalid);
     answer(proto::temp_reply(current_.error), "protocol");
     return;
   }
@@ -251,12 +257,13 @@ void Connection::answer(const proto::Reply& reply, std::string_view source) {
     shown = bytes.substr(0, bytes.size() - 1);
   }
   bufferevent_write(bev_, bytes.data(), bytes.size());
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started_)
+                      .count();
+  server_.metrics().lookup(proto_, reply.outcome, source, static_cast<double>(us) / 1e6);
   if (enabled(Level::Info)) {
-    const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - started_)
-                        .count();
     char latency[32];
-    std::snprintf(latency, sizeof latency, "%.1f", static_cast<double>(ms) / 1000.0);
+    std::snprintf(latency, sizeof latency, "%.1f", static_cast<double>(us) / 1000.0);
     log(Level::Info, std::string(protocol_name(proto_)) + " key=\"" + printable(current_.key) +
                          "\" answer=\"" + printable(shown, 200) +
                          "\" source=" + std::string(source) + " latency_ms=" + latency);
@@ -301,6 +308,7 @@ void Listener::on_accept(evutil_socket_t fd) {
     log(Level::Warning, std::string(protocol_name(proto_)) + " " + shown_ +
                             ": connection refused: " + std::to_string(server_.connections()) +
                             " connections open (--max-connections)");
+    server_.metrics().refused();
     evutil_closesocket(fd);
     return;
   }
@@ -383,6 +391,7 @@ void Server::accept(Protocol proto, evutil_socket_t fd, std::string peer) {
   log(Level::Debug, std::string(protocol_name(proto)) + ": connection opened");
   Connection* raw = c.get();
   connections_.emplace(raw, std::move(c));
+  metrics_.accepted();
 }
 
 void Server::drop(Connection* c) { connections_.erase(c); }

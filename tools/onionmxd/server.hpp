@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics.hpp"
 #include "profiles.hpp"
 #include "proto/listen_spec.hpp"
 #include "proto/reply.hpp"
@@ -142,6 +143,7 @@ class Server {
   void accept(Protocol proto, evutil_socket_t fd, std::string peer);
   void drop(Connection* c);
   std::size_t connections() const { return connections_.size(); }
+  Metrics& metrics() { return metrics_; }
 
  private:
   std::string listen_inet(Protocol proto, const onionmx::proto::ListenSpec& spec);
@@ -153,6 +155,7 @@ class Server {
   Profiles profiles_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  Metrics metrics_;
 };
 
 const char* protocol_name(Protocol p);
