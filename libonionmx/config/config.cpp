@@ -359,13 +359,20 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   Reader rd(origin);
   Config cfg;
   cfg.resolver.order.assign(sources.begin(), sources.end());  // the registry's order
-  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "map", "cache", "answer"}));
+  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "map", "cache", "answer", "onionmxd"}));
+  static_assert(kToolSections.size() == 1 && kToolSections[0] == "onionmxd");
   auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);
     if (!n->is_table()) return base::fail(rd.error(n, name, "expected a [section]"));
     return n->as_table();
   };
+  // A tool's section is the tool's to check (onionmxd validates [onionmxd]
+  // strictly); here it only has to be a table.
+  for (std::string_view tool : kToolSections) {
+    auto t = section(std::string(tool).c_str());
+    if (!t) return base::fail(t.error());
+  }
   auto res = section("resolver");
   if (!res) return base::fail(res.error());
   if (*res) ONIONMX_TRY(parse_resolver(rd, **res, sources, cfg.resolver));

@@ -6,6 +6,7 @@
 // routing.  Parsing never throws (toml++ errors are caught here).
 #pragma once
 
+#include <array>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,11 @@ struct Config {
   dns::DnsConfig dns;
   proto::AnswerStyle answer;
 };
+
+// Sections reserved for tools: the library accepts them (they must be
+// tables) and leaves their keys to the tool, which checks them as strictly
+// (docs/configuration.md).  The library never depends on a tool.
+inline constexpr std::array<std::string_view, 1> kToolSections = {"onionmxd"};
 
 // The source names resolver.order may use (the engine's registry).
 using SourceNames = std::span<const std::string_view>;

@@ -303,6 +303,14 @@ TEST(ConfigErrors, UnknownSection) {
                         "unknown section"));
 }
 
+// [onionmxd] is the daemon's (it checks the keys); the library only needs a table.
+TEST(ConfigErrors, ToolSectionIsLeftToTheTool) {
+  auto c = parse_config("[onionmxd]\nanything = [1, \"x\"]\n[onionmxd.profiles.x]\nformat = 1\n",
+                        "test.toml");
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_TRUE(RefusedAt("\nonionmxd = 1\n", 2, "onionmxd", "expected a [section]"));
+}
+
 TEST(ConfigErrors, UnknownKeyInEachSection) {
   EXPECT_TRUE(RefusedAt("[resolver]\norder = [\"dns\"]\nlocal_domain = [\"example.org\"]\n", 3,
                         "resolver.local_domain", "unknown key"));

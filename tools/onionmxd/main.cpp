@@ -28,8 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "activation.hpp"
 #include "common/guarded_main.hpp"
 #include "common/source_flags.hpp"
+#include "daemon_config.hpp"
 #include "log.hpp"
 #include "metrics_http.hpp"
 #include "notify.hpp"
@@ -141,18 +143,6 @@ std::string drop_privileges(const std::string& user, long uid, long gid) {
   return {};
 }
 
-bool parse_mode(const std::string& text, unsigned& out) {
-  if (text.empty() || text.size() > 5) return false;
-  unsigned v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '7') return false;
-    v = v * 8 + static_cast<unsigned>(c - '0');
-  }
-  if (v > 07777) return false;
-  out = v;
-  return true;
-}
-
 // Each connection is a descriptor: raise the soft limit to the hard one
 // (often 1024 and 524288), then keep --max-connections below it with a
 // reserve for the listeners, DNS sockets and files (the cache).  Running
@@ -178,6 +168,77 @@ std::size_t fit_fd_limit(std::size_t connections) {
   return fit;
 }
 
+// The [onionmxd] section's values become the defaults that flags override.
+// Listeners from the file are skipped under socket activation: the socket
+// unit's sockets replace them (docs/onionmxd.md#socket-activation).
+void apply_file(const onionmxd::DaemonFile& f, bool listeners, Args& a) {
+  if (listeners && f.socketmap) a.socketmap = *f.socketmap;
+  if (listeners && f.tcp_table) a.tcp_table = *f.tcp_table;
+  if (f.socket_mode) a.socket_mode = *f.socket_mode;
+  if (f.socket_owner) a.socket_owner = *f.socket_owner;
+  if (f.socket_group) a.socket_group = *f.socket_group;
+  if (f.user) a.user = *f.user;
+  if (f.group) a.group = *f.group;
+  if (f.max_connections) a.max_connections = *f.max_connections;
+  if (f.max_request) a.max_request = *f.max_request;
+  if (f.idle_timeout) a.idle_timeout = *f.idle_timeout;
+  if (f.request_timeout) a.request_timeout = *f.request_timeout;
+  if (f.log_level) a.log_level = *f.log_level;
+  if (f.syslog) a.syslog = *f.syslog;
+}
+
+// Parses the command line over `a`; an exit status when the program must
+// stop (usage error, --help), nullopt to go on.
+std::optional<int> parse_args(int argc, char** argv, Args& a) {
+  CLI::App app{
+      "Answer Postfix socketmap and tcp_table lookups: which Tor onion service "
+      "receives mail for a recipient.",
+      "onionmxd"};
+  define(app, a);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  return std::nullopt;
+}
+
+// The limits `a` asks for; an empty string, else the usage error.
+std::string limits_of(const Args& a, onionmxd::Limits& limits) {
+  if (!onionmxd::parse_mode(a.socket_mode, limits.socket_mode))
+    return "socket mode: not an octal mode: " + a.socket_mode;
+  limits.max_connections = fit_fd_limit(a.max_connections);
+  limits.max_request = a.max_request;
+  limits.idle_timeout_s = a.idle_timeout;
+  limits.request_timeout_ms = static_cast<unsigned>(std::lround(a.request_timeout * 1000.0));
+  if (!a.socket_owner.empty()) {
+    limits.socket_uid = static_cast<int>(user_ids(a.socket_owner).uid);
+    if (limits.socket_uid < 0) return "socket owner: unknown user " + a.socket_owner;
+  }
+  if (!a.socket_group.empty()) {
+    limits.socket_gid = static_cast<int>(group_id(a.socket_group));
+    if (limits.socket_gid < 0) return "socket group: unknown group " + a.socket_group;
+  }
+  return {};
+}
+
+// What a reload cannot change (bound sockets, dropped privileges, the log
+// target): named in the log, the running values kept.
+std::string fixed_changes(const Args& now, const Args& next) {
+  std::string out;
+  auto note = [&out](bool changed, const char* what) {
+    if (changed) out += (out.empty() ? "" : ", ") + std::string(what);
+  };
+  note(now.socketmap != next.socketmap || now.tcp_table != next.tcp_table, "listeners");
+  note(now.socket_mode != next.socket_mode || now.socket_owner != next.socket_owner ||
+           now.socket_group != next.socket_group,
+       "socket mode/owner/group");
+  note(now.user != next.user || now.group != next.group, "user/group");
+  note(now.syslog != next.syslog, "syslog");
+  return out;
+}
+
 struct EventFree {
   void operator()(event* e) const noexcept { event_free(e); }
 };
@@ -187,21 +248,58 @@ struct Loop {
   event_base* base = nullptr;
   onionmx::Context* ctx = nullptr;
   onionmxd::Metrics* metrics = nullptr;
+  onionmxd::Server* server = nullptr;
+  int argc = 0;
+  char** argv = nullptr;
+  onionmx::Options where;  // config_path, config_optional
+  bool activated = false;
+  Args running;
 };
+
+// SIGHUP: the [onionmxd] section, the command line over it, then the
+// library's reload; nothing changes unless all of them succeed.  An empty
+// string on success, else why not.
+std::string reload(Loop& loop) {
+  auto file = onionmxd::load_daemon_section(loop.where.config_path, loop.where.config_optional);
+  if (!file.error.empty()) return file.error;
+  Args next;
+  apply_file(file.file, !loop.activated, next);
+  if (parse_args(loop.argc, loop.argv, next)) return "the command line no longer parses";
+  onionmxd::Limits limits;
+  if (std::string err = limits_of(next, limits); !err.empty()) return err;
+  onionmxd::Level level = onionmxd::Level::Info;
+  onionmxd::parse_level(next.log_level, level);
+  if (loop.ctx->reload() != ONIONMX_OK) return loop.ctx->last_error();
+  loop.server->set_limits(limits);
+  loop.server->set_profiles(onionmxd::Profiles(file.file.profiles));
+  onionmxd::set_threshold(level);
+  if (std::string fixed = fixed_changes(loop.running, next); !fixed.empty())
+    onionmxd::log(
+        onionmxd::Level::Warning,
+        "SIGHUP: " + fixed + " cannot change without a restart; keeping the running ones");
+  for (auto field : {&Args::socketmap, &Args::tcp_table}) next.*field = loop.running.*field;
+  for (auto field :
+       {&Args::socket_mode, &Args::socket_owner, &Args::socket_group, &Args::user, &Args::group})
+    next.*field = loop.running.*field;
+  next.syslog = loop.running.syslog;
+  loop.running = std::move(next);
+  return {};
+}
 
 void on_hup(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   auto* loop = static_cast<Loop*>(arg);
   onionmxd::notify("RELOADING=1");
-  const int rc = loop->ctx->reload();
+  const std::string err = reload(*loop);
   onionmxd::notify("READY=1");
-  loop->metrics->reload(rc == ONIONMX_OK);
-  if (rc == ONIONMX_OK) {
+  loop->metrics->reload(err.empty());
+  if (err.empty()) {
     onionmxd::log(onionmxd::Level::Info, "SIGHUP: configuration reloaded (generation " +
-                                             std::to_string(loop->ctx->generation()) + ")");
+                                             std::to_string(loop->ctx->generation()) +
+                                             "; profiles: " + loop->server->profiles().describe() +
+                                             ")");
   } else {
     onionmxd::log(onionmxd::Level::Error, "SIGHUP: reload failed, the previous configuration " +
-                                              std::string("keeps answering: ") +
-                                              loop->ctx->last_error());
+                                              std::string("keeps answering: ") + err);
   }
 }
 
@@ -213,18 +311,8 @@ void on_stop(evutil_socket_t fd, short /*what*/, void* arg) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{
-      "Answer Postfix socketmap and tcp_table lookups: which Tor onion service "
-      "receives mail for a recipient.",
-      "onionmxd"};
   Args args;
-  define(app, args);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
+  if (auto rc = parse_args(argc, argv, args)) return *rc;
   if (args.version) {
     std::printf("onionmxd %s (library %s)\n", ONIONMX_VERSION_STRING, onionmx_version());
     return 0;
@@ -233,23 +321,29 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "onionmxd: %s\n", msg.c_str());
     return kExitUsage;
   };
-  if (args.socketmap.empty() && args.tcp_table.empty())
-    return usage("nothing to serve: give --socketmap LISTEN and/or --tcp-table LISTEN");
+  // The configuration file's [onionmxd] section, then the flags again over it.
+  onionmx::Options where;
+  onionmx::tools::apply_config_flag(args.src, where);
+  const auto file = onionmxd::load_daemon_section(where.config_path, where.config_optional);
+  if (!file.error.empty()) {
+    onionmxd::log(onionmxd::Level::Error, "cannot start: " + file.error);
+    return kExitStartup;
+  }
+  const onionmxd::Activation activation = onionmxd::activated_sockets();
+  if (!activation.error.empty()) {
+    onionmxd::log(onionmxd::Level::Error, "cannot start: " + activation.error);
+    return kExitStartup;
+  }
+  const bool activated = !activation.sockets.empty();
+  args = Args{};
+  apply_file(file.file, !activated, args);
+  if (auto rc = parse_args(argc, argv, args)) return *rc;
+  if (args.socketmap.empty() && args.tcp_table.empty() && !activated)
+    return usage(
+        "nothing to serve: give --socketmap LISTEN and/or --tcp-table LISTEN (or [onionmxd] "
+        "socketmap/tcp_table in the configuration file, or systemd socket activation)");
   onionmxd::Limits limits;
-  if (!parse_mode(args.socket_mode, limits.socket_mode))
-    return usage("--socket-mode: not an octal mode: " + args.socket_mode);
-  limits.max_connections = fit_fd_limit(args.max_connections);
-  limits.max_request = args.max_request;
-  limits.idle_timeout_s = args.idle_timeout;
-  limits.request_timeout_ms = static_cast<unsigned>(std::lround(args.request_timeout * 1000.0));
-  if (!args.socket_owner.empty()) {
-    limits.socket_uid = static_cast<int>(user_ids(args.socket_owner).uid);
-    if (limits.socket_uid < 0) return usage("--socket-owner: unknown user " + args.socket_owner);
-  }
-  if (!args.socket_group.empty()) {
-    limits.socket_gid = static_cast<int>(group_id(args.socket_group));
-    if (limits.socket_gid < 0) return usage("--socket-group: unknown group " + args.socket_group);
-  }
+  if (std::string err = limits_of(args, limits); !err.empty()) return usage(err);
   Ids run_as;
   if (!args.user.empty()) {
     run_as = user_ids(args.user);
@@ -293,6 +387,12 @@ int run(int argc, char** argv) {
   }
   {
     onionmxd::Server server(base.get(), *ctx, limits);
+    server.set_profiles(onionmxd::Profiles(file.file.profiles));
+    for (const auto& s : activation.sockets)
+      if (std::string err = server.adopt(s.proto, s.fd); !err.empty()) {
+        onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
+        return kExitStartup;
+      }
     for (const auto& spec : args.socketmap)
       if (std::string err = server.listen(onionmxd::Protocol::Socketmap, spec); !err.empty()) {
         onionmxd::log(onionmxd::Level::Error, "cannot start: " + err);
@@ -324,7 +424,7 @@ int run(int argc, char** argv) {
                                                std::to_string(getgid()));
     }
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client is an EPIPE, not a death
-    Loop loop{base.get(), &*ctx, &server.metrics()};
+    Loop loop{base.get(), &*ctx, &server.metrics(), &server, argc, argv, where, activated, args};
     EventPtr hup(evsignal_new(base.get(), SIGHUP, on_hup, &loop));
     EventPtr term(evsignal_new(base.get(), SIGTERM, on_stop, &loop));
     EventPtr intr(evsignal_new(base.get(), SIGINT, on_stop, &loop));
@@ -334,7 +434,8 @@ int run(int argc, char** argv) {
       return kExitStartup;
     }
     onionmxd::log(onionmxd::Level::Info, std::string("ready (onionmxd ") + ONIONMX_VERSION_STRING +
-                                             ", library " + onionmx_version() + ")");
+                                             ", library " + onionmx_version() +
+                                             "; profiles: " + server.profiles().describe() + ")");
     if (!onionmxd::notify("READY=1\nSTATUS=serving"))
       onionmxd::log(onionmxd::Level::Warning,
                     std::string("cannot notify $NOTIFY_SOCKET: ") + std::strerror(errno));

@@ -73,18 +73,6 @@ const char* protocol_name(Protocol p) {
   return p == Protocol::Socketmap ? "socketmap" : "tcp_table";
 }
 
-proto::Reply reply_of_lookup(const onionmx::Lookup& r) {
-  // The library's socketmap payload: "OK <value>", "NOTFOUND ", "TEMP
-  // <reason>", "PERM <reason>".  Anything else is a bug: defer.
-  const std::string p = r.formatted(onionmx::Format::Postfix);
-  auto rest = [&p](std::size_t n) { return p.size() > n ? p.substr(n) : std::string(); };
-  if (p.starts_with("OK ")) return {Outcome::Found, rest(3)};
-  if (p == "NOTFOUND " || p == "NOTFOUND") return {Outcome::NotFound, {}};
-  if (p.starts_with("PERM")) return {Outcome::Perm, rest(5).empty() ? r.reason : rest(5)};
-  if (p.starts_with("TEMP")) return {Outcome::Temp, rest(5).empty() ? r.reason : rest(5)};
-  return proto::temp_reply("internal error: unexpected answer");
-}
-
 // ---- Connection ----
 
 Connection::Connection(Server& server, Protocol proto, bufferevent* bev, std::string peer)
@@ -224,12 +212,17 @@ void Connection::start(Request req) {
     answer(proto::temp_reply(current_.error), "protocol");
     return;
   }
-  if (proto_ == Protocol::Socketmap && current_.name != kPostfixMapName) {
-    // Postfix defers on PERM too (mta-protocols.md §1.2); it labels a
-    // configuration error that no retry fixes.
-    answer({Outcome::Perm, "unknown map name"}, "config");
+  const ProfileSpec* profile = server_.profiles().find(
+      proto_ == Protocol::Socketmap ? std::string_view(current_.name) : kPostfixMapName);
+  if (!profile) {
+    // Never NOTFOUND (clearnet).  Postfix defers on PERM too (mta-protocols.md
+    // §1.2); it labels a configuration error that no retry fixes.
+    answer({Outcome::Perm,
+            "unknown map name: onionmxd has no profile \"" + printable(current_.name, 64) + "\""},
+           "config");
     return;
   }
+  profile_ = *profile;
   busy_ = true;
   const timeval tv = to_timeval(server_.limits().request_timeout_ms);
   evtimer_add(deadline_, &tv);
@@ -249,7 +242,7 @@ void Connection::on_lookup(const onionmx::Lookup& r) {
   evtimer_del(deadline_);
   busy_ = false;
   id_ = 0;
-  answer(reply_of_lookup(r), r.source);
+  answer(reply_for(profile_, r), r.source);
   pump();
 }
 
@@ -362,6 +355,41 @@ Server::Server(event_base* base, onionmx::Context& ctx, Limits limits)
     : base_(base), ctx_(ctx), limits_(limits) {}
 
 Server::~Server() { shutdown(); }
+
+void Server::set_limits(const Limits& l) {
+  const Limits bound = limits_;
+  limits_ = l;
+  limits_.socket_mode = bound.socket_mode;
+  limits_.socket_uid = bound.socket_uid;
+  limits_.socket_gid = bound.socket_gid;
+}
+
+std::string Server::adopt(Protocol proto, int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return "socket " + std::to_string(fd) + ": " + errno_text(errno);
+  proto::ListenSpec spec;
+  std::string shown;
+  if (ss.ss_family == AF_UNIX) {
+    spec.kind = proto::ListenSpec::Kind::Unix;
+    spec.path = reinterpret_cast<const sockaddr_un*>(&ss)->sun_path;
+    shown = "unix:" + spec.path;
+  } else {
+    shown = "inet:" + sockaddr_text(reinterpret_cast<sockaddr*>(&ss));
+  }
+  if (evutil_make_socket_nonblocking(fd) != 0 || evutil_make_socket_closeonexec(fd) != 0)
+    return shown + ": " + errno_text(errno);
+  // Backlog 0: already listening (systemd did it).  The socket file is
+  // systemd's: never unlinked here.
+  evconnlistener* l = evconnlistener_new(base_, accept_cb, nullptr,
+                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+  if (!l) return "cannot serve " + shown + ": " + errno_text(errno);
+  listeners_.push_back(std::make_unique<Listener>(*this, proto, spec, l, shown, false));
+  log(Level::Info,
+      std::string("listening: ") + protocol_name(proto) + " on " + shown + " (socket activation)");
+  return {};
+}
 
 void Server::shutdown() {
   listeners_.clear();

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "metrics.hpp"
+#include "profiles.hpp"
 #include "proto/listen_spec.hpp"
 #include "proto/reply.hpp"
 #include "proto/socketmap.hpp"
@@ -34,9 +35,6 @@
 namespace onionmxd {
 
 enum class Protocol { Socketmap, TcpTable };
-
-// The socketmap name that answers Postfix transport lookups.
-inline constexpr std::string_view kPostfixMapName = "onionmx";
 
 struct Limits {
   std::size_t max_request = onionmx::proto::kDefaultMaxRequest;  // bytes of one request
@@ -79,6 +77,7 @@ class Connection {
   void close(const char* why);
 
   Server& server_;
+  ProfileSpec profile_;  // of the request being looked up (a reload may change the set)
   Protocol proto_;
   bufferevent* bev_;
   event* deadline_ = nullptr;
@@ -128,12 +127,20 @@ class Server {
 
   // Binds and listens; an empty string on success, else why not.
   std::string listen(Protocol proto, const std::string& spec);
+  // Serves a socket already bound and listening (systemd socket activation,
+  // activation.hpp); an empty string on success.
+  std::string adopt(Protocol proto, int fd);
   // Closes every listener and connection (cancelling their lookups).
   void shutdown();
 
   event_base* base() { return base_; }
   onionmx::Context& ctx() { return ctx_; }
   const Limits& limits() const { return limits_; }
+  // SIGHUP: new limits apply to new connections (request_timeout to new
+  // requests); the unix sockets' mode and owner stay as bound.
+  void set_limits(const Limits& l);
+  const Profiles& profiles() const { return profiles_; }
+  void set_profiles(Profiles p) { profiles_ = std::move(p); }
   void accept(Protocol proto, evutil_socket_t fd, std::string peer);
   void drop(Connection* c);
   std::size_t connections() const { return connections_.size(); }
@@ -146,14 +153,12 @@ class Server {
   event_base* base_;
   onionmx::Context& ctx_;
   Limits limits_;
+  Profiles profiles_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   Metrics metrics_;
 };
 
 const char* protocol_name(Protocol p);
-
-// The library's Postfix answer as a protocol-neutral reply.
-onionmx::proto::Reply reply_of_lookup(const onionmx::Lookup& r);
 
 }  // namespace onionmxd
