@@ -10,7 +10,8 @@ Starts knotd (dnsharness) with zone mx.test (found.mx.test publishes
     that connection; frames one byte at a time; pipelined requests answered in
     order; clients vanishing mid-lookup; the per-request deadline; the
     connection limit and the idle timeout;
-  * SIGHUP with a broken configuration keeps the old one, a good one is used;
+  * SIGHUP with a broken configuration or a tampered signed map keeps the old
+    state, a good one is used;
   * SIGTERM exits 0 promptly, removes the unix socket and saves the cache.
 Exit 77 (skipped) when knotd or postmap is missing.
 """
@@ -431,6 +432,42 @@ class Signals(unittest.TestCase):
             os.kill(d.proc.pid, signal.SIGHUP)
             dh.wait_until(lambda: "reloaded (generation 2)" in d.log(), 10, "reload logged")
             self.assertEqual(ask(d.sm_port, FOUND), "NOTFOUND ")
+        finally:
+            d.stop()
+
+    def test_sighup_tampered_map_keeps_the_old_map(self):
+        # The signed demo map (examples/demo); a copy is tampered with after
+        # the start: the reload must fail on the signature and the map that
+        # was verified keeps answering; the good file then reloads again.
+        demo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                            "demo")
+        mdir = j("hupmap")
+        os.mkdir(mdir)
+        for name in ("map.json", "map.json.minisig"):
+            shutil.copy(os.path.join(demo, name), mdir)
+        with open(os.path.join(mdir, "map.json"), encoding="utf-8") as f:
+            good = f.read()
+        pinned = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4bqead.onion"
+        other = "efjprum3peosirjsilqv6lvlns3476t3njpngaexsyhangeb3mjo7sad.onion"
+        self.assertIn(pinned, good)
+        d = Daemon("hupmap", ["--config", os.path.join(demo, "onionmx.toml"), "--map",
+                              os.path.join(mdir, "map.json"), "--trusted-key",
+                              os.path.join(demo, "demo.pub"), "--no-cache"])
+        try:
+            self.assertEqual(ask(d.sm_port, "u@example.org"), f"OK smtptor:[{pinned}]:25")
+            # The same length, one route swapped: only the signature can tell.
+            with open(os.path.join(mdir, "map.json"), "w", encoding="utf-8") as f:
+                f.write(good.replace(pinned, other, 1))
+            os.kill(d.proc.pid, signal.SIGHUP)
+            dh.wait_until(lambda: "reload failed" in d.log(), 10, "reload failure logged")
+            self.assertRegex(d.log(), r"reload failed.*(signature|verif)")
+            self.assertEqual(ask(d.sm_port, "u@example.org"), f"OK smtptor:[{pinned}]:25")
+            self.assertTrue(d.proc.running())
+            with open(os.path.join(mdir, "map.json"), "w", encoding="utf-8") as f:
+                f.write(good)
+            os.kill(d.proc.pid, signal.SIGHUP)
+            dh.wait_until(lambda: "reloaded (generation 2)" in d.log(), 10, "reload logged")
+            self.assertEqual(ask(d.sm_port, "u@example.org"), f"OK smtptor:[{pinned}]:25")
         finally:
             d.stop()
 
