@@ -26,7 +26,9 @@
 
 #include "common/guarded_main.hpp"
 #include "common/source_flags.hpp"
+#include "daemon_client.hpp"
 #include "log.hpp"
+#include "proto/listen_spec.hpp"
 #include "session.hpp"
 
 namespace {
@@ -40,6 +42,8 @@ struct Args {
   std::string log_level = "info";
   bool syslog = false;
   std::size_t max_line = onionmx::proto::kDefaultMaxRequest;
+  std::string daemon;  // --daemon LISTEN: ask onionmxd instead of the library
+  std::string daemon_map = "opensmtpd";
   bool version = false;
 };
 
@@ -57,6 +61,15 @@ void define(CLI::App& app, Args& a) {
                  "Longest request line kept, in bytes; a longer one is answered with an error")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+  app.add_option("--daemon", a.daemon,
+                 "Ask a running onionmxd at its socketmap listener (inet:HOST:PORT or "
+                 "unix:/PATH) instead of looking up in-process")
+      ->option_text("LISTEN");
+  app.add_option("--daemon-map", a.daemon_map,
+                 "Socketmap name (onionmxd profile) asked with --daemon; it must answer relay "
+                 "URLs")
+      ->capture_default_str()
+      ->option_text("NAME");
   app.add_flag("--version", a.version, "Print the version and exit");
 }
 
@@ -150,11 +163,22 @@ int run(int argc, char** argv) {
     onionmx_table::log(onionmx_table::Level::Error, std::string("cannot start: ") + e.what());
     return kExitStartup;
   }
+  std::optional<onionmx_table::DaemonClient> daemon;
+  if (!args.daemon.empty()) {
+    auto where = onionmx::proto::parse_listen_spec(args.daemon);
+    if (!where) return usage("--daemon: " + where.error().detail);
+    if (args.daemon_map.empty() || args.daemon_map.find_first_of(" \t|") != std::string::npos)
+      return usage("--daemon-map: a socketmap name without spaces");
+    daemon.emplace(base.get(), *where, args.daemon_map, static_cast<unsigned>(ctx->timeout_ms()));
+    onionmx_table::log(
+        onionmx_table::Level::Info,
+        "asking onionmxd at " + onionmx::proto::to_string(*where) + ", map " + args.daemon_map);
+  }
   std::string ended;
   {
     onionmx_table::SessionLimits limits;
     limits.max_line = args.max_line;
-    onionmx_table::Session session(base.get(), *ctx, limits);
+    onionmx_table::Session session(base.get(), *ctx, limits, daemon ? &*daemon : nullptr);
     if (std::string err = session.start(STDIN_FILENO, STDOUT_FILENO); !err.empty()) {
       onionmx_table::log(onionmx_table::Level::Error, "cannot start: " + err);
       return kExitStartup;

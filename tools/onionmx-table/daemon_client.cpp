@@ -1,0 +1,238 @@
+// daemon_client.cpp - see daemon_client.hpp.
+#include "daemon_client.hpp"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "log.hpp"
+#include "proto/socketmap.hpp"
+
+namespace onionmx_table {
+namespace proto = onionmx::proto;
+
+namespace {
+
+void read_cb(bufferevent* /*bev*/, void* arg) { static_cast<DaemonClient*>(arg)->on_read(); }
+void event_cb(bufferevent* /*bev*/, short what, void* arg) {
+  static_cast<DaemonClient*>(arg)->on_event(what);
+}
+void timer_cb(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<DaemonClient*>(arg)->on_timer();
+}
+void kick_cb(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<DaemonClient*>(arg)->on_kick();
+}
+
+timeval as_timeval(unsigned ms) {
+  return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+// inet:IP:PORT and unix:/PATH as a socket address; a host name is left to
+// bufferevent_socket_connect_hostname().
+bool literal_address(const proto::ListenSpec& w, sockaddr_storage& ss, socklen_t& len) {
+  std::memset(&ss, 0, sizeof ss);
+  if (w.kind == proto::ListenSpec::Kind::Unix) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&ss);
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, w.path.data(), w.path.size());  // <= kMaxUnixPath, listen_spec
+    len = sizeof(sockaddr_un);
+    return true;
+  }
+  if (w.host_kind == proto::ListenSpec::Host::Ipv4) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(w.port);
+    len = sizeof(sockaddr_in);
+    return inet_pton(AF_INET, w.host.c_str(), &in->sin_addr) == 1;
+  }
+  if (w.host_kind == proto::ListenSpec::Host::Ipv6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(w.port);
+    len = sizeof(sockaddr_in6);
+    return inet_pton(AF_INET6, w.host.c_str(), &in6->sin6_addr) == 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+DaemonClient::DaemonClient(event_base* base, proto::ListenSpec where, std::string map,
+                           unsigned timeout_ms)
+    : base_(base),
+      where_(std::move(where)),
+      map_(std::move(map)),
+      timeout_ms_(timeout_ms),
+      frames_(proto::kSocketmapMaxReply) {
+  timer_ = evtimer_new(base_, timer_cb, this);
+  kick_ = event_new(base_, -1, 0, kick_cb, this);
+}
+
+DaemonClient::~DaemonClient() {
+  drop_connection();
+  if (timer_) event_free(timer_);
+  if (kick_) event_free(kick_);
+}
+
+std::uint64_t DaemonClient::ask(const std::string& key, Done done) {
+  const std::uint64_t id = next_id_++;
+  queue_.push_back({id, key, std::move(done), false});
+  if (queue_.size() == 1 && !completing_) send_front();
+  return id;
+}
+
+void DaemonClient::cancel(std::uint64_t id) {
+  for (auto& p : queue_)
+    if (p.id == id) p.done = nullptr;
+}
+
+void DaemonClient::send_front() {
+  if (queue_.empty()) return;
+  const timeval tv = as_timeval(timeout_ms_);
+  if (!timer_ || !kick_ || evtimer_add(timer_, &tv) != 0) {
+    fail_front("cannot arm the request timer");
+    return;
+  }
+  transmit();
+}
+
+void DaemonClient::transmit() {
+  if (!conn_) {
+    if (std::string err = connect(); !err.empty()) {
+      // Not inside ask(): the caller's slot may not be set up yet.
+      deferred_ = err;
+      event_active(kick_, 0, 0);
+      return;
+    }
+  }
+  const std::string wire = proto::encode_socketmap_request(map_, queue_.front().key);
+  bufferevent_write(conn_, wire.data(), wire.size());
+}
+
+std::string DaemonClient::connect() {
+  conn_ = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
+  if (!conn_) return "cannot create a socket for onionmxd";
+  bufferevent_setcb(conn_, read_cb, nullptr, event_cb, this);
+  (void)bufferevent_enable(conn_, EV_READ | EV_WRITE);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int rc = 0;
+  if (literal_address(where_, ss, len))
+    rc = bufferevent_socket_connect(conn_, reinterpret_cast<sockaddr*>(&ss), static_cast<int>(len));
+  else  // a host name: getaddrinfo(3), blocking, as no evdns base is given
+    rc = bufferevent_socket_connect_hostname(conn_, nullptr, AF_UNSPEC, where_.host.c_str(),
+                                             where_.port);
+  if (rc != 0) {
+    const std::string why = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+    drop_connection();
+    return "cannot connect to onionmxd at " + proto::to_string(where_) + ": " + why;
+  }
+  return {};
+}
+
+void DaemonClient::on_read() {
+  evbuffer* in = bufferevent_get_input(conn_);
+  std::vector<std::string> payloads;
+  const std::size_t n = evbuffer_get_length(in);
+  const auto* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(n)));
+  auto err = frames_.feed(std::string_view(p, n), payloads);
+  evbuffer_drain(in, n);
+  // One request is in flight, so one reply at most: the next request is
+  // written only after this one is answered.
+  if (queue_.empty()) {
+    log(Level::Warning, "onionmxd sent bytes nobody asked for; reconnecting at the next request");
+    drop_connection();
+    return;
+  }
+  if (payloads.size() > 1) {
+    drop_connection();
+    fail_front("onionmxd sent more than one reply to one request");
+    return;
+  }
+  if (payloads.empty()) {
+    if (err) {
+      drop_connection();
+      fail_front("onionmxd: malformed reply: " + err->reason);
+    }
+    return;
+  }
+  proto::Reply r;
+  if (auto bad = proto::parse_socketmap_reply(payloads.front(), r)) {
+    drop_connection();
+    fail_front("onionmxd: " + bad->reason);
+    return;
+  }
+  if (err) drop_connection();  // the reply is good, the bytes after it are not
+  complete_front(r);
+}
+
+void DaemonClient::on_event(short what) {
+  if (what & BEV_EVENT_CONNECTED) return;
+  std::string why = "onionmxd at " + proto::to_string(where_) + " closed the connection";
+  if (what & BEV_EVENT_ERROR) {
+    const int dns = bufferevent_socket_get_dns_error(conn_);
+    why = "connection to onionmxd at " + proto::to_string(where_) + ": " +
+          (dns != 0 ? evutil_gai_strerror(dns)
+                    : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+  }
+  failure(why);
+}
+
+void DaemonClient::on_kick() {
+  std::string why;
+  why.swap(deferred_);
+  failure(why);
+}
+
+void DaemonClient::on_timer() {
+  drop_connection();  // a late reply must not answer the next request
+  fail_front("onionmxd did not answer within " + std::to_string(timeout_ms_) + " ms");
+}
+
+void DaemonClient::failure(const std::string& why) {
+  drop_connection();
+  if (queue_.empty()) return;
+  Pending& front = queue_.front();
+  if (front.retried) {
+    fail_front(why);
+    return;
+  }
+  // onionmxd closes idle connections (--idle-timeout) and may have been
+  // restarted: one new connection per request before giving up.
+  log(Level::Debug, why + "; reconnecting");
+  front.retried = true;
+  transmit();  // within the same deadline
+}
+
+void DaemonClient::complete_front(const proto::Reply& r) {
+  evtimer_del(timer_);
+  event_del(kick_);
+  deferred_.clear();
+  Done done = std::move(queue_.front().done);
+  queue_.pop_front();
+  completing_ = true;
+  if (done) done(r);
+  completing_ = false;
+  send_front();
+}
+
+void DaemonClient::fail_front(const std::string& reason) {
+  log(Level::Warning, reason);
+  complete_front(proto::temp_reply(reason));
+}
+
+void DaemonClient::drop_connection() {
+  if (conn_) bufferevent_free(conn_);
+  conn_ = nullptr;
+  frames_ = proto::NetstringDecoder(proto::kSocketmapMaxReply);
+}
+
+}  // namespace onionmx_table
