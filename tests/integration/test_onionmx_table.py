@@ -508,6 +508,7 @@ class FakeSocketmap:
 
     def __init__(self, reply):
         self.reply = reply
+        self.drop = 0  # this many next requests: close instead of answering
         self.requests = []
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -538,6 +539,9 @@ class FakeSocketmap:
                 self.requests.append(rest[:int(n)].decode())
                 buf = rest[int(n) + 1:]
                 reply = self.reply
+                if self.drop > 0:
+                    self.drop -= 1
+                    reply = None
                 if reply is None:
                     return
                 if reply == "never":
@@ -561,8 +565,8 @@ class AskingOnionmxd(Base):
     def tearDownClass(cls):
         cls.d.stop()
 
-    def table(self, name, where, extra=()):
-        return self.start(name, ["--daemon", where, "--no-cache", "--timeout", "3",
+    def table(self, name, where, extra=(), timeout="3"):
+        return self.start(name, ["--daemon", where, "--no-cache", "--timeout", timeout,
                                  "--log-level", "debug"] + list(extra))
 
     def finish(self, t):
@@ -619,6 +623,45 @@ class AskingOnionmxd(Base):
         self.assertEqual(t.ask(req("check", "2", FOUND, "domain")), "check-result|2|found")
         self.finish(t)
 
+    def test_a_closed_connection_is_retried_once_per_request(self):
+        good = netstring(b"OK smtp+notls://" + V1.encode() + b":2525")
+        fake = FakeSocketmap(good)
+        self.addCleanup(fake.close)
+        t = self.table("ask-retry", f"inet:127.0.0.1:{fake.port}")
+        fake.drop = 1  # the first attempt is closed unanswered: the retry answers
+        self.assertEqual(t.ask(req("lookup", "1", FOUND, "relayhost")),
+                         f"lookup-result|1|found|{FOUND_URL}")
+        self.assertEqual(len(fake.requests), 2)
+        fake.drop = 2  # both attempts closed: an error, no third try
+        got = t.ask(req("lookup", "2", FOUND, "relayhost"))
+        self.assertTrue(got.startswith("lookup-result|2|error|onionmxd at inet:"), got)
+        self.assertIn("closed the connection", got)
+        self.assertEqual(len(fake.requests), 4)
+        self.assertEqual(t.ask(req("check", "3", FOUND, "domain")), "check-result|3|found")
+        self.finish(t)
+
+    def test_the_configuration_file_smtpd_passes_names_the_daemon(self):
+        conf = os.path.join(WORK, "daemon.toml")
+        # The library ignores [onionmx-table]; its [dns] points nowhere, so a
+        # found answer can only have come from onionmxd.
+        with open(conf, "w") as f:
+            f.write(f'[dns]\nservers = ["127.0.0.1:{dh.free_port()}"]\ntcp = false\n'
+                    f'[cache]\nsize = 0\n'
+                    f'[onionmx-table]\ndaemon = "unix:{self.d.sock}"\ndaemon_map = "opensmtpd"\n')
+        t = self.start("ask-conf", [conf])  # as smtpd runs it: only the path
+        self.assertEqual(t.ask(req("lookup", "1", FOUND, "relayhost")),
+                         f"lookup-result|1|found|{FOUND_URL}")
+        self.assertIn(f"asking onionmxd at unix:{self.d.sock}, map opensmtpd", t.log())
+        self.finish(t)
+        for body, why in [('daemon = "tcp:x"', "onionmx-table.daemon"),
+                          ('daemon_map = "a b"', "onionmx-table.daemon_map"),
+                          ('deamon = "unix:/x"', "onionmx-table.deamon: unknown key")]:
+            with open(conf, "w") as f:
+                f.write("[onionmx-table]\n" + body + "\n")
+            p = subprocess.run([TABLE, conf], input=HANDSHAKE, capture_output=True, timeout=10)
+            self.assertEqual((p.returncode, p.stdout), (1, b""), p.stderr)
+            self.assertIn(f"{conf}:2: {why}", p.stderr.decode())
+
     def test_stopped_onionmxd_is_an_error_and_a_restart_recovers(self):
         d = Onionmxd("restart")
         t = self.table("ask-restart", f"inet:127.0.0.1:{d.port}")
@@ -636,9 +679,9 @@ class AskingOnionmxd(Base):
         self.finish(t)
 
     def test_a_silent_server_hits_the_deadline(self):
-        fake = FakeSocketmap(["never"])
+        fake = FakeSocketmap("never")
         self.addCleanup(fake.close)
-        t = self.table("ask-silent", f"inet:127.0.0.1:{fake.port}", ["--timeout", "1"])
+        t = self.table("ask-silent", f"inet:127.0.0.1:{fake.port}", timeout="1")
         start = time.monotonic()
         got = t.ask(req("check", "1", FOUND, "domain"))
         took = time.monotonic() - start
@@ -655,7 +698,7 @@ class AskingOnionmxd(Base):
         fake = FakeSocketmap(good)
         self.addCleanup(fake.close)
         t = self.table("ask-garbage", f"inet:127.0.0.1:{fake.port}",
-                       ["--daemon-map", "mymap", "--timeout", "1"])
+                       ["--daemon-map", "mymap"], timeout="1")
         for i, g in enumerate(garbage):
             fake.reply = g
             got = t.ask(req("lookup", f"g{i}", FOUND, "relayhost"))
@@ -670,7 +713,7 @@ class AskingOnionmxd(Base):
     def test_nothing_listening_and_bad_flags(self):
         t = self.table("ask-none", f"unix:{WORK}/nobody.sock")
         got = t.ask(req("check", "1", FOUND, "domain"))
-        self.assertTrue(got.startswith("check-result|1|error|cannot connect to onionmxd"), got)
+        self.assertTrue(got.startswith("check-result|1|error|cannot connect to onionmxd at unix:"), got)
         self.finish(t)
         for bad in [["--daemon", "tcp:1.2.3.4:5"], ["--daemon", "unix:relative.sock"],
                     ["--daemon", f"inet:127.0.0.1:{self.d.port}", "--daemon-map", "a b"]]:

@@ -171,6 +171,10 @@ void DaemonClient::on_read() {
     return;
   }
   if (err) drop_connection();  // the reply is good, the bytes after it are not
+  if (r.outcome == onionmx::base::Outcome::Temp || r.outcome == onionmx::base::Outcome::Perm) {
+    r.text = "onionmxd: " + r.text;
+    log(Level::Warning, r.text);
+  }
   complete_front(r);
 }
 

@@ -39,7 +39,7 @@ Reply reply_of_lookup(const onionmx::Lookup& r) {
 
 Reply reply_of_daemon(const Reply& r) {
   if (r.outcome == Outcome::Found || r.outcome == Outcome::NotFound) return r;
-  return onionmx::proto::temp_reply("onionmxd: " + r.text);
+  return onionmx::proto::temp_reply(r.text);
 }
 
 }  // namespace onionmx_table
