@@ -1,9 +1,9 @@
 // daemon_client.cpp - see daemon_client.hpp.
 #include "daemon_client.hpp"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/util.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,32 +35,31 @@ timeval as_timeval(unsigned ms) {
   return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
 
-// inet:IP:PORT and unix:/PATH as a socket address; a host name is left to
-// bufferevent_socket_connect_hostname().
-bool literal_address(const proto::ListenSpec& w, sockaddr_storage& ss, socklen_t& len) {
+// The socket address to connect to; "" or why not.  A host name is
+// resolved here with getaddrinfo(3), blocking (it is for names like
+// localhost from /etc/hosts; docs/onionmx-table.md), and its first address
+// in the system's order (RFC 6724, gai.conf(5)) is used.
+std::string address_of(const proto::ListenSpec& w, sockaddr_storage& ss, socklen_t& len) {
   std::memset(&ss, 0, sizeof ss);
   if (w.kind == proto::ListenSpec::Kind::Unix) {
     auto* un = reinterpret_cast<sockaddr_un*>(&ss);
     un->sun_family = AF_UNIX;
     std::memcpy(un->sun_path, w.path.data(), w.path.size());  // <= kMaxUnixPath, listen_spec
     len = sizeof(sockaddr_un);
-    return true;
+    return {};
   }
-  if (w.host_kind == proto::ListenSpec::Host::Ipv4) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(w.port);
-    len = sizeof(sockaddr_in);
-    return inet_pton(AF_INET, w.host.c_str(), &in->sin_addr) == 1;
-  }
-  if (w.host_kind == proto::ListenSpec::Host::Ipv6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(w.port);
-    len = sizeof(sockaddr_in6);
-    return inet_pton(AF_INET6, w.host.c_str(), &in6->sin6_addr) == 1;
-  }
-  return false;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (w.host_kind != proto::ListenSpec::Host::Name) hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(w.port);
+  if (const int rc = getaddrinfo(w.host.c_str(), port.c_str(), &hints, &res); rc != 0 || !res)
+    return "cannot resolve " + w.host + ": " + gai_strerror(rc);
+  std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
+  len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return {};
 }
 
 }  // namespace
@@ -124,13 +123,12 @@ std::string DaemonClient::connect() {
   (void)bufferevent_enable(conn_, EV_READ | EV_WRITE);
   sockaddr_storage ss{};
   socklen_t len = 0;
-  int rc = 0;
-  if (literal_address(where_, ss, len))
-    rc = bufferevent_socket_connect(conn_, reinterpret_cast<sockaddr*>(&ss), static_cast<int>(len));
-  else  // a host name: getaddrinfo(3), blocking, as no evdns base is given
-    rc = bufferevent_socket_connect_hostname(conn_, nullptr, AF_UNSPEC, where_.host.c_str(),
-                                             where_.port);
-  if (rc != 0) {
+  if (std::string err = address_of(where_, ss, len); !err.empty()) {
+    drop_connection();
+    return "cannot connect to onionmxd at " + proto::to_string(where_) + ": " + err;
+  }
+  if (bufferevent_socket_connect(conn_, reinterpret_cast<sockaddr*>(&ss), static_cast<int>(len)) !=
+      0) {
     const std::string why = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
     drop_connection();
     return "cannot connect to onionmxd at " + proto::to_string(where_) + ": " + why;
@@ -181,12 +179,9 @@ void DaemonClient::on_read() {
 void DaemonClient::on_event(short what) {
   if (what & BEV_EVENT_CONNECTED) return;
   std::string why = "onionmxd at " + proto::to_string(where_) + " closed the connection";
-  if (what & BEV_EVENT_ERROR) {
-    const int dns = bufferevent_socket_get_dns_error(conn_);
+  if (what & BEV_EVENT_ERROR)
     why = "connection to onionmxd at " + proto::to_string(where_) + ": " +
-          (dns != 0 ? evutil_gai_strerror(dns)
-                    : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-  }
+          evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
   failure(why);
 }
 
