@@ -359,8 +359,9 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   Reader rd(origin);
   Config cfg;
   cfg.resolver.order.assign(sources.begin(), sources.end());  // the registry's order
-  ONIONMX_TRY(rd.only_keys(root, "", {"resolver", "dns", "map", "cache", "answer", "onionmxd"}));
-  static_assert(kToolSections.size() == 1 && kToolSections[0] == "onionmxd");
+  ONIONMX_TRY(rd.only_keys(
+      root, "", {"resolver", "dns", "map", "cache", "answer", "onionmxd", "onionmx-table"}));
+  static_assert(kToolSections.size() == 2 && kToolSections[1] == "onionmx-table");
   auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);
     if (!n) return static_cast<const toml::table*>(nullptr);

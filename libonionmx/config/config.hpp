@@ -39,7 +39,7 @@ struct Config {
 // Sections reserved for tools: the library accepts them (they must be
 // tables) and leaves their keys to the tool, which checks them as strictly
 // (docs/configuration.md).  The library never depends on a tool.
-inline constexpr std::array<std::string_view, 1> kToolSections = {"onionmxd"};
+inline constexpr std::array<std::string_view, 2> kToolSections = {"onionmxd", "onionmx-table"};
 
 // The source names resolver.order may use (the engine's registry).
 using SourceNames = std::span<const std::string_view>;

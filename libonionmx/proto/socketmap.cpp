@@ -68,4 +68,27 @@ std::string encode_socketmap_request(std::string_view name, std::string_view key
   return netstring_encode(payload);
 }
 
+std::optional<DecodeError> parse_socketmap_reply(std::string_view payload, Reply& out) {
+  const auto space = payload.find(' ');
+  const std::string_view word = payload.substr(0, space);
+  const std::string_view rest =
+      space == std::string_view::npos ? std::string_view{} : payload.substr(space + 1);
+  auto bad = [&](const std::string& why) {
+    return DecodeError{WireError::Malformed,
+                       "socketmap reply " + why + ": " + base::printable(payload, 60)};
+  };
+  if (word == "OK") {
+    if (auto p = value_problem(rest, kSocketmapMaxReply - 3))
+      return bad("with a bad value (" + *p + ")");
+    out = {base::Outcome::Found, std::string(rest)};
+  } else if (word == "NOTFOUND") {
+    out = {base::Outcome::NotFound, {}};
+  } else if (word == "TEMP" || word == "PERM") {
+    out = {word == "TEMP" ? base::Outcome::Temp : base::Outcome::Perm, std::string(rest)};
+  } else {
+    return bad("with an unknown status");
+  }
+  return std::nullopt;
+}
+
 }  // namespace onionmx::proto

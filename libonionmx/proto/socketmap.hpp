@@ -61,5 +61,11 @@ std::string socketmap_payload(const Reply& r);
 std::string encode_socketmap_reply(const Reply& r);
 // What Postfix sends: netstring "<name> <key>" (for clients and tests).
 std::string encode_socketmap_request(std::string_view name, std::string_view key);
+// The client side (onionmx-table --daemon): one reply payload, as Postfix
+// reads it (dict_sockmap.c splits at the first space): "OK <value>" ->
+// Found, "NOTFOUND[ ...]" -> NotFound, "TEMP <reason>" / "PERM <reason>"
+// -> Temp / Perm with the reason.  Anything else, or an OK value that
+// value_problem() refuses (it would reach an MTA), is Malformed.
+std::optional<DecodeError> parse_socketmap_reply(std::string_view payload, Reply& out);
 
 }  // namespace onionmx::proto

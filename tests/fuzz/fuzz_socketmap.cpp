@@ -12,7 +12,11 @@
 // - each request encodes and decodes back to itself;
 // - every reply built from a request's key, for each outcome, is one
 //   netstring of at most 100000 payload bytes with a valid status word,
-//   no CR/LF, and an OK value that value_problem() accepts.
+//   no CR/LF, and an OK value that value_problem() accepts, and it parses
+//   back (parse_socketmap_reply) to the same outcome (and value, if OK);
+// - the stream read as one reply payload either fails with a reason or
+//   gives a reply whose found value value_problem() accepts, and whose
+//   encoding parses back to the same outcome.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -56,6 +60,23 @@ void check_reply(const Reply& r) {
   } else {
     std::abort();
   }
+  Reply back;
+  if (parse_socketmap_reply(p, back)) std::abort();
+  const bool kept =
+      back.outcome == r.outcome || (p.starts_with("TEMP ") && back.outcome == Outcome::Temp);
+  if (!kept || (back.outcome == Outcome::Found && back.text != r.text)) std::abort();
+}
+
+void check_reply_payload(std::string_view payload) {
+  Reply r;
+  if (auto e = parse_socketmap_reply(payload, r)) {
+    if (e->reason.empty()) std::abort();
+    return;
+  }
+  if (r.outcome == Outcome::Found && value_problem(r.text, kSocketmapMaxReply)) std::abort();
+  Reply again;
+  if (parse_socketmap_reply(socketmap_payload(r), again) || again.outcome != r.outcome)
+    std::abort();
 }
 
 }  // namespace
@@ -79,6 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Decoded re = decode(again, max, seed);
   if (re.error || re.requests != whole.requests || !re.boundary) std::abort();
 
+  check_reply_payload(stream);
   for (const auto& r : whole.requests)
     for (const Outcome o : {Outcome::Found, Outcome::NotFound, Outcome::Temp, Outcome::Perm})
       check_reply({o, r.key});

@@ -11,7 +11,11 @@ publishes `_onion-mx._tcp SRV 0 0 2525 <V1>`:
     replies stay in request order, failures are `error`, never `not-found`;
   * a closed DNS port: error; `update` reloads the configuration file (the
     path smtpd passes), a broken one answers error and keeps the old one;
-  * EOF: pending lookups are answered, then a clean exit 0.
+  * EOF: pending lookups are answered, then a clean exit 0;
+  * --daemon: the same answers from a real onionmxd ($ONIONMX_D, its
+    `opensmtpd` socketmap profile) on the same Knot, over inet and unix;
+    failures, a stopped daemon (and its restart on the same port), an idle
+    close, a slow or garbage-speaking socketmap server: always `error`.
 stdout must carry protocol lines only: every test checks all of it.
 Exit 77 (skipped) when knotd is missing.
 """
@@ -25,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -32,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsharness as dh  # noqa: E402
 
 TABLE = os.environ.get("ONIONMX_TABLE", "")
+DAEMON = os.environ.get("ONIONMX_D", "")
 V1, V2 = dh.V1, dh.V2
 FOUND = "found.mx.test"  # SRV port 2525
 FOUND_URL = f"smtp+notls://{V1}:2525"
@@ -466,6 +472,258 @@ class Update(Base):
         rc, rest = t.close()
         self.assertEqual((rc, rest), (0, b""))
         self.assert_protocol_only(t)
+
+
+class Onionmxd:
+    """A real onionmxd with a socketmap listener on `port` and a unix socket."""
+
+    def __init__(self, name, port=None, extra=()):
+        self.name = name
+        self.port = port or dh.free_port()
+        self.sock = os.path.join(WORK, name + ".sock")
+        self.log_path = os.path.join(WORK, name + ".onionmxd.log")
+        argv = [DAEMON, "--socketmap", f"inet:127.0.0.1:{self.port}", "--socketmap",
+                "unix:" + self.sock, "--server", f"127.0.0.1:{KNOT.port}", "--no-tcp",
+                "--no-cache", "--state-dir", os.path.join(WORK, "state-" + name),
+                "--log-level", "debug"] + list(extra)
+        self.proc = dh.ManagedProcess(argv, WORK, self.log_path)
+        dh.wait_until(self._ready, 20, f"onionmxd {name}", proc=self.proc)
+
+    def _ready(self):
+        socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        return os.path.exists(self.sock)
+
+    def stop(self):
+        self.proc.stop()
+
+
+def netstring(payload):
+    return b"%d:%s," % (len(payload), payload)
+
+
+class FakeSocketmap:
+    """A socketmap server on 127.0.0.1 that answers every request with
+    `self.reply` (raw bytes; None: close the connection instead; "never":
+    stay silent).  Records the request payloads it read."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.drop = 0  # this many next requests: close instead of answering
+        self.requests = []
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(conn,), daemon=True).start()
+
+    def _conn(self, conn):
+        buf = b""
+        with conn:
+            while True:
+                while not re.match(rb"^(\d+):", buf) or \
+                        len(buf) < buf.index(b":") + int(buf.split(b":", 1)[0]) + 2:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    buf += chunk
+                n, rest = buf.split(b":", 1)
+                self.requests.append(rest[:int(n)].decode())
+                buf = rest[int(n) + 1:]
+                reply = self.reply
+                if self.drop > 0:
+                    self.drop -= 1
+                    reply = None
+                if reply is None:
+                    return
+                if reply == "never":
+                    time.sleep(30)
+                    return
+                conn.sendall(reply)  # one send: a double reply arrives in one read
+
+    def close(self):
+        self.srv.close()
+
+
+@unittest.skipUnless(DAEMON, "ONIONMX_D not set")
+class AskingOnionmxd(Base):
+    """onionmx-table --daemon against a real onionmxd on the same Knot."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Onionmxd("ask")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    def table(self, name, where, extra=(), timeout="3"):
+        return self.start(name, ["--daemon", where, "--no-cache", "--timeout", timeout,
+                                 "--log-level", "debug"] + list(extra))
+
+    def finish(self, t):
+        rc, rest = t.close()
+        self.assertEqual((rc, rest), (0, b""))
+        self.assert_protocol_only(t)
+
+    def test_found_not_found_and_failed_over_inet_and_unix(self):
+        wheres = [f"inet:127.0.0.1:{self.d.port}", "unix:" + self.d.sock]
+        # A host name connects to its first address (onionmxd listens on IPv4 only).
+        first = socket.getaddrinfo("localhost", self.d.port, 0, socket.SOCK_STREAM)[0]
+        if first[0] == socket.AF_INET:
+            wheres.append(f"inet:localhost:{self.d.port}")
+        for n, where in enumerate(wheres):
+            with self.subTest(where=where):
+                t = self.table(f"ask-{n}", where)
+                self.assertEqual(t.ask(req("check", "0649c485", FOUND, "domain")),
+                                 "check-result|0649c485|found")
+                self.assertEqual(t.ask(req("lookup", "b2a61d06", FOUND, "relayhost")),
+                                 f"lookup-result|b2a61d06|found|{FOUND_URL}")
+                self.assertEqual(t.ask(req("lookup", "3", "other.mx.test", "relayhost")),
+                                 f"lookup-result|3|found|smtp+notls://{V2}:25")
+                self.assertEqual(t.ask(req("check", "8ff1b8be", "nothere.mx.test", "domain")),
+                                 "check-result|8ff1b8be|not-found")
+                self.assertEqual(t.ask(req("lookup", "5", "nothere.mx.test", "relayhost")),
+                                 "lookup-result|5|not-found")
+                # A broken onion recipient: onionmxd says PERM; a zone Knot does
+                # not serve: TEMP.  Both are errors, never not-found.
+                for i, key in enumerate(["abcdef.onion", "x.unserved.test"]):
+                    for op, service in [("check", "domain"), ("lookup", "relayhost")]:
+                        got = t.ask(req(op, f"e{i}", key, service))
+                        self.assertTrue(got.startswith(f"{op}-result|e{i}|error|onionmxd: "), got)
+                # fetch and update are answered by the table itself.
+                self.assertEqual(t.ask(req("fetch", "f1", service="relayhost")),
+                                 "fetch-result|f1|not-found")
+                self.assertEqual(t.ask(req("update", "u1")), "update-result|u1|ok")
+                self.assertIn("source=onionmxd", t.log())
+                self.finish(t)
+
+    def test_pipelined_requests_keep_their_order(self):
+        t = self.table("ask-pipe", f"inet:127.0.0.1:{self.d.port}")
+        keys = [FOUND, "nothere.mx.test", "abcdef.onion", "other.mx.test"] * 5
+        t.send(b"".join(req("check", f"{i:08x}", k, "domain") for i, k in enumerate(keys)))
+        got = t.read_lines(len(keys))
+        want = {FOUND: "found", "nothere.mx.test": "not-found", "other.mx.test": "found"}
+        for i, (k, line) in enumerate(zip(keys, got)):
+            prefix = f"check-result|{i:08x}|"
+            self.assertTrue(line.startswith(prefix + want.get(k, "error|")), (k, line))
+            if k in want:
+                self.assertEqual(line, prefix + want[k])
+        self.finish(t)
+
+    def test_idle_close_by_onionmxd_is_retried(self):
+        d = Onionmxd("idle", extra=["--idle-timeout", "1"])
+        self.addCleanup(d.stop)
+        t = self.table("ask-idle", f"inet:127.0.0.1:{d.port}")
+        self.assertEqual(t.ask(req("check", "1", FOUND, "domain")), "check-result|1|found")
+        time.sleep(2)  # onionmxd closes the idle connection meanwhile
+        self.assertEqual(t.ask(req("check", "2", FOUND, "domain")), "check-result|2|found")
+        self.finish(t)
+
+    def test_a_closed_connection_is_retried_once_per_request(self):
+        good = netstring(b"OK smtp+notls://" + V1.encode() + b":2525")
+        fake = FakeSocketmap(good)
+        self.addCleanup(fake.close)
+        t = self.table("ask-retry", f"inet:127.0.0.1:{fake.port}")
+        fake.drop = 1  # the first attempt is closed unanswered: the retry answers
+        self.assertEqual(t.ask(req("lookup", "1", FOUND, "relayhost")),
+                         f"lookup-result|1|found|{FOUND_URL}")
+        self.assertEqual(len(fake.requests), 2)
+        fake.drop = 2  # both attempts closed: an error, no third try
+        got = t.ask(req("lookup", "2", FOUND, "relayhost"))
+        self.assertTrue(got.startswith("lookup-result|2|error|onionmxd at inet:"), got)
+        self.assertIn("closed the connection", got)
+        self.assertEqual(len(fake.requests), 4)
+        self.assertEqual(t.ask(req("check", "3", FOUND, "domain")), "check-result|3|found")
+        self.finish(t)
+
+    def test_the_configuration_file_smtpd_passes_names_the_daemon(self):
+        conf = os.path.join(WORK, "daemon.toml")
+        # The library ignores [onionmx-table]; its [dns] points nowhere, so a
+        # found answer can only have come from onionmxd.
+        with open(conf, "w") as f:
+            f.write(f'[dns]\nservers = ["127.0.0.1:{dh.free_port()}"]\ntcp = false\n'
+                    f'[cache]\nsize = 0\n'
+                    f'[onionmx-table]\ndaemon = "unix:{self.d.sock}"\ndaemon_map = "opensmtpd"\n')
+        t = self.start("ask-conf", [conf])  # as smtpd runs it: only the path
+        self.assertEqual(t.ask(req("lookup", "1", FOUND, "relayhost")),
+                         f"lookup-result|1|found|{FOUND_URL}")
+        self.assertIn(f"asking onionmxd at unix:{self.d.sock}, map opensmtpd", t.log())
+        self.finish(t)
+        for body, why in [('daemon = "tcp:x"', "onionmx-table.daemon"),
+                          ('daemon_map = "a b"', "onionmx-table.daemon_map"),
+                          ('deamon = "unix:/x"', "onionmx-table.deamon: unknown key")]:
+            with open(conf, "w") as f:
+                f.write("[onionmx-table]\n" + body + "\n")
+            p = subprocess.run([TABLE, conf], input=HANDSHAKE, capture_output=True, timeout=10)
+            self.assertEqual((p.returncode, p.stdout), (1, b""), p.stderr)
+            self.assertIn(f"{conf}:2: {why}", p.stderr.decode())
+
+    def test_stopped_onionmxd_is_an_error_and_a_restart_recovers(self):
+        d = Onionmxd("restart")
+        t = self.table("ask-restart", f"inet:127.0.0.1:{d.port}")
+        self.assertEqual(t.ask(req("lookup", "1", FOUND, "relayhost")),
+                         f"lookup-result|1|found|{FOUND_URL}")
+        d.stop()
+        for op, service in [("check", "domain"), ("lookup", "relayhost")]:
+            got = t.ask(req(op, "2", FOUND, service))
+            self.assertTrue(got.startswith(f"{op}-result|2|error|"), got)
+            self.assertIn("onionmxd", got)
+        d = Onionmxd("restart", port=d.port)
+        self.addCleanup(d.stop)
+        self.assertEqual(t.ask(req("lookup", "3", FOUND, "relayhost")),
+                         f"lookup-result|3|found|{FOUND_URL}")
+        self.finish(t)
+
+    def test_a_silent_server_hits_the_deadline(self):
+        fake = FakeSocketmap("never")
+        self.addCleanup(fake.close)
+        t = self.table("ask-silent", f"inet:127.0.0.1:{fake.port}", timeout="1")
+        start = time.monotonic()
+        got = t.ask(req("check", "1", FOUND, "domain"))
+        took = time.monotonic() - start
+        self.assertTrue(got.startswith("check-result|1|error|onionmxd did not answer"), got)
+        self.assertGreater(took, 0.9)
+        self.assertLess(took, 5)
+        self.finish(t)
+
+    def test_garbage_replies_are_errors_and_the_next_request_recovers(self):
+        good = netstring(b"OK smtp+notls://" + V1.encode() + b":2525")
+        garbage = [b"5:HELLO,", b"garbage", b"3:OK ,", b"6:OK a\tb,", b"7:MAYBE x,",
+                   b"8:NOTFOUND", netstring(b"NOTFOUND ") + netstring(b"NOTFOUND "),
+                   b"999999999:OK ,", b"10:OK a,", None]
+        fake = FakeSocketmap(good)
+        self.addCleanup(fake.close)
+        t = self.table("ask-garbage", f"inet:127.0.0.1:{fake.port}",
+                       ["--daemon-map", "mymap"], timeout="1")
+        for i, g in enumerate(garbage):
+            fake.reply = g
+            got = t.ask(req("lookup", f"g{i}", FOUND, "relayhost"))
+            self.assertTrue(got.startswith(f"lookup-result|g{i}|error|"), (g, got))
+            fake.reply = good
+            self.assertEqual(t.ask(req("lookup", f"k{i}", FOUND, "relayhost")),
+                             f"lookup-result|k{i}|found|{FOUND_URL}")
+        self.assertEqual(fake.requests[0], f"mymap {FOUND}")
+        self.assertEqual(set(fake.requests), {f"mymap {FOUND}"})
+        self.finish(t)
+
+    def test_nothing_listening_and_bad_flags(self):
+        t = self.table("ask-none", f"unix:{WORK}/nobody.sock")
+        got = t.ask(req("check", "1", FOUND, "domain"))
+        self.assertTrue(got.startswith("check-result|1|error|cannot connect to onionmxd at unix:"), got)
+        self.finish(t)
+        for bad in [["--daemon", "tcp:1.2.3.4:5"], ["--daemon", "unix:relative.sock"],
+                    ["--daemon", f"inet:127.0.0.1:{self.d.port}", "--daemon-map", "a b"]]:
+            p = subprocess.run([TABLE] + bad, input=b"", capture_output=True, timeout=10)
+            self.assertEqual((p.returncode, p.stdout), (2, b""), (bad, p.stderr))
 
 
 if __name__ == "__main__":

@@ -303,12 +303,17 @@ TEST(ConfigErrors, UnknownSection) {
                         "unknown section"));
 }
 
-// [onionmxd] is the daemon's (it checks the keys); the library only needs a table.
+// [onionmxd] is the daemon's, [onionmx-table] the table's (they check the
+// keys); the library only needs a table.
 TEST(ConfigErrors, ToolSectionIsLeftToTheTool) {
   auto c = parse_config("[onionmxd]\nanything = [1, \"x\"]\n[onionmxd.profiles.x]\nformat = 1\n",
                         "test.toml");
   ASSERT_TRUE(c) << c.error().detail;
   EXPECT_TRUE(RefusedAt("\nonionmxd = 1\n", 2, "onionmxd", "expected a [section]"));
+  auto t = parse_config("[onionmx-table]\ndaemon = \"unix:/run/x.sock\"\nother = 1\n", "test.toml");
+  ASSERT_TRUE(t) << t.error().detail;
+  EXPECT_TRUE(RefusedAt("\n\nonionmx-table = \"x\"\n", 3, "onionmx-table", "expected a [section]"));
+  EXPECT_TRUE(RefusedAt("[onionmx_table]\n", 1, "onionmx_table", "unknown section"));
 }
 
 TEST(ConfigErrors, UnknownKeyInEachSection) {

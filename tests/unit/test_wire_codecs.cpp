@@ -276,6 +276,32 @@ onionmx::record::Answer answer(Status s, std::string reason = "why") {
   return a;
 }
 
+// The client side (onionmx-table --daemon) reads what the server side writes.
+TEST(SocketmapReplyParse, ReadsEachOutcomeBack) {
+  for (const Reply& r :
+       {Reply{Outcome::Found, "smtp+notls://x.onion:2525"}, Reply{Outcome::NotFound, ""},
+        Reply{Outcome::Temp, "dns: timeout"}, Reply{Outcome::Perm, "bad onion"}}) {
+    Reply back;
+    ASSERT_FALSE(parse_socketmap_reply(socketmap_payload(r), back)) << socketmap_payload(r);
+    EXPECT_EQ(back.outcome, r.outcome);
+    EXPECT_EQ(back.text, r.text);
+  }
+  Reply r;
+  EXPECT_FALSE(parse_socketmap_reply("NOTFOUND", r));  // Postfix accepts it without the space
+  EXPECT_EQ(r.outcome, Outcome::NotFound);
+}
+
+TEST(SocketmapReplyParse, RefusesWhatAnMtaMustNotGet) {
+  for (const std::string_view bad :
+       {"", "OK", "OK ", "OK a b", "OK a\tb", "ok x", "MAYBE x", " OK x", "OKx", "NOTFOUNDx"}) {
+    Reply r;
+    const auto e = parse_socketmap_reply(bad, r);
+    ASSERT_TRUE(e) << bad;
+    EXPECT_EQ(e->kind, WireError::Malformed);
+    EXPECT_FALSE(e->reason.empty());
+  }
+}
+
 TEST(ReplyOf, FoundNotFoundAndErrorsFollowTheStatusModel) {
   const AnswerStyle style;
   EXPECT_EQ(encode_tcp_table_reply(reply_of(answer(Status::Ok), style)),

@@ -37,4 +37,9 @@ Reply reply_of_lookup(const onionmx::Lookup& r) {
   return {Outcome::Found, std::move(url)};
 }
 
+Reply reply_of_daemon(const Reply& r) {
+  if (r.outcome == Outcome::Found || r.outcome == Outcome::NotFound) return r;
+  return onionmx::proto::temp_reply(r.text);
+}
+
 }  // namespace onionmx_table

@@ -42,5 +42,10 @@ Decision decide(const onionmx::proto::SmtpdTableRequest& r);
 // (Format::OpenSmtpd, `[answer] opensmtpd_scheme`) when found; a failure is
 // always an error, never not-found.
 onionmx::proto::Reply reply_of_lookup(const onionmx::Lookup& r);
+// onionmxd's socketmap reply (profile "opensmtpd": "OK <relay URL>"), or
+// DaemonClient's own failure, as a reply: TEMP and PERM are errors too (a
+// PERM from the daemon is a bad onion recipient, still no reason to send
+// in clear).
+onionmx::proto::Reply reply_of_daemon(const onionmx::proto::Reply& r);
 
 }  // namespace onionmx_table

@@ -26,13 +26,17 @@
 
 #include "common/guarded_main.hpp"
 #include "common/source_flags.hpp"
+#include "daemon_client.hpp"
 #include "log.hpp"
+#include "proto/listen_spec.hpp"
 #include "session.hpp"
+#include "table_config.hpp"
 
 namespace {
 
 constexpr int kExitStartup = 1;
 constexpr int kExitUsage = 2;
+constexpr unsigned kDaemonDeadlineMs = 8000;  // --daemon without --timeout (docs/onionmx-table.md)
 
 struct Args {
   onionmx::tools::SourceArgs src;
@@ -40,6 +44,8 @@ struct Args {
   std::string log_level = "info";
   bool syslog = false;
   std::size_t max_line = onionmx::proto::kDefaultMaxRequest;
+  std::string daemon;      // --daemon LISTEN: ask onionmxd instead of the library
+  std::string daemon_map;  // "": [onionmx-table] daemon_map, else "opensmtpd"
   bool version = false;
 };
 
@@ -57,7 +63,41 @@ void define(CLI::App& app, Args& a) {
                  "Longest request line kept, in bytes; a longer one is answered with an error")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+  app.add_option("--daemon", a.daemon,
+                 "Ask a running onionmxd at its socketmap listener (inet:HOST:PORT or "
+                 "unix:/PATH) instead of looking up in-process; overrides [onionmx-table] daemon")
+      ->option_text("LISTEN");
+  app.add_option("--daemon-map", a.daemon_map,
+                 "Socketmap name (onionmxd profile) asked with --daemon; it must answer relay "
+                 "URLs (default: [onionmx-table] daemon_map, else opensmtpd)")
+      ->option_text("NAME");
   app.add_flag("--version", a.version, "Print the version and exit");
+}
+
+// --daemon and --daemon-map over the [onionmx-table] section of the
+// configuration file (table_config.hpp): smtpd passes only the file.
+// 0, or the exit status.
+int resolve_daemon(const onionmx::Options& opts, Args& a) {
+  const auto file = onionmx_table::load_table_section(opts.config_path, opts.config_optional);
+  if (!file.error.empty()) {
+    onionmx_table::log(onionmx_table::Level::Error, "cannot start: " + file.error);
+    return kExitStartup;
+  }
+  if (a.daemon.empty() && file.daemon) a.daemon = *file.daemon;
+  if (a.daemon_map.empty()) a.daemon_map = file.daemon_map.value_or("opensmtpd");
+  if (!onionmx_table::valid_map_name(a.daemon_map)) {
+    std::fprintf(stderr,
+                 "onionmx-table: --daemon-map: not a socketmap name (1-64 of A-Z a-z 0-9 - _ .)\n");
+    return kExitUsage;
+  }
+  if (!a.daemon.empty()) {
+    auto where = onionmx::proto::parse_listen_spec(a.daemon);
+    if (!where) {
+      std::fprintf(stderr, "onionmx-table: --daemon: %s\n", where.error().detail.c_str());
+      return kExitUsage;
+    }
+  }
+  return 0;
 }
 
 struct EventFree {
@@ -132,6 +172,7 @@ int run(int argc, char** argv) {
   onionmx::tools::apply_config_flag(args.src, opts);
   if (std::string err = onionmx::tools::apply_source_flags(args.src, opts); !err.empty())
     return usage(err);
+  if (const int rc = resolve_daemon(opts, args); rc != 0) return rc;
   opts.log = [](int lvl, const std::string& msg) {
     onionmx_table::log(static_cast<onionmx_table::Level>(lvl & 3), msg);
   };
@@ -150,11 +191,22 @@ int run(int argc, char** argv) {
     onionmx_table::log(onionmx_table::Level::Error, std::string("cannot start: ") + e.what());
     return kExitStartup;
   }
+  std::optional<onionmx_table::DaemonClient> daemon;
+  if (!args.daemon.empty()) {
+    auto where = onionmx::proto::parse_listen_spec(args.daemon);
+    // --timeout, else just above onionmxd's own --request-timeout (6 s by
+    // default), so the daemon's TEMP and its reason arrive first.
+    const unsigned deadline = opts.timeout_ms > 0 ? opts.timeout_ms : kDaemonDeadlineMs;
+    daemon.emplace(base.get(), *where, args.daemon_map, deadline);
+    onionmx_table::log(
+        onionmx_table::Level::Info,
+        "asking onionmxd at " + onionmx::proto::to_string(*where) + ", map " + args.daemon_map);
+  }
   std::string ended;
   {
     onionmx_table::SessionLimits limits;
     limits.max_line = args.max_line;
-    onionmx_table::Session session(base.get(), *ctx, limits);
+    onionmx_table::Session session(base.get(), *ctx, limits, daemon ? &*daemon : nullptr);
     if (std::string err = session.start(STDIN_FILENO, STDOUT_FILENO); !err.empty()) {
       onionmx_table::log(onionmx_table::Level::Error, "cannot start: " + err);
       return kExitStartup;

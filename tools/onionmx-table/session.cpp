@@ -31,12 +31,18 @@ std::string shown(std::string_view s) { return onionmx::base::printable(s, 200);
 
 }  // namespace
 
-Session::Session(event_base* base, onionmx::Context& ctx, SessionLimits limits)
-    : base_(base), ctx_(ctx), limits_(limits), decoder_(limits.max_line) {}
+Session::Session(event_base* base, onionmx::Context& ctx, SessionLimits limits,
+                 DaemonClient* daemon)
+    : base_(base), ctx_(ctx), limits_(limits), daemon_(daemon), decoder_(limits.max_line) {}
 
 Session::~Session() {
-  for (const auto& s : slots_)
-    if (s->lookup != 0) ctx_.cancel(s->lookup);
+  for (const auto& s : slots_) {
+    if (s->lookup == 0) continue;
+    if (daemon_)
+      daemon_->cancel(s->lookup);
+    else
+      ctx_.cancel(s->lookup);
+  }
   if (in_) bufferevent_free(in_);
   if (out_) bufferevent_free(out_);
   if (in_flags_ >= 0) (void)fcntl(in_fd_, F_SETFL, in_flags_);
@@ -171,30 +177,42 @@ void Session::on_request(const proto::SmtpdTableLine& line) {
       }
       break;
     }
-    case Action::Lookup: {
-      Slot* s = &slot;
-      std::uint64_t id = 0;
-      // An answer known at once (onion domains, the cache) runs the callback
-      // inside submit(): flushing there would free `slot` under our feet.
-      submitting_ = true;
-      const int rc = ctx_.submit(
-          r.key,
-          [this, s](const onionmx::Lookup& res) {
-            s->lookup = 0;
-            answer(*s, reply_of_lookup(res), res.source);
-            if (!submitting_) flush();
-          },
-          &id);
-      submitting_ = false;
-      if (rc != ONIONMX_OK) {
-        answer(slot, proto::temp_reply("lookup not started: " + ctx_.last_error()), "request");
-      } else if (!slot.line) {
-        slot.lookup = id;
-      }
+    case Action::Lookup:
+      start_lookup(slot, r.key);
       break;
-    }
   }
   flush();
+}
+
+void Session::start_lookup(Slot& slot, const std::string& key) {
+  Slot* s = &slot;
+  if (daemon_) {
+    // Answered later, from the loop (daemon_client.hpp), never inside ask().
+    slot.lookup = daemon_->ask(key, [this, s](const proto::Reply& rep) {
+      s->lookup = 0;
+      answer(*s, reply_of_daemon(rep), "onionmxd");
+      flush();
+    });
+    return;
+  }
+  std::uint64_t id = 0;
+  // An answer known at once (onion domains, the cache) runs the callback
+  // inside submit(): flushing there would free `slot` under our feet.
+  submitting_ = true;
+  const int rc = ctx_.submit(
+      key,
+      [this, s](const onionmx::Lookup& res) {
+        s->lookup = 0;
+        answer(*s, reply_of_lookup(res), res.source);
+        if (!submitting_) flush();
+      },
+      &id);
+  submitting_ = false;
+  if (rc != ONIONMX_OK) {
+    answer(slot, proto::temp_reply("lookup not started: " + ctx_.last_error()), "request");
+  } else if (!slot.line) {
+    slot.lookup = id;
+  }
 }
 
 void Session::answer(Slot& slot, const proto::Reply& reply, const std::string& source) {

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon_client.hpp"
 #include "proto/reply.hpp"
 #include "proto/smtpd_table.hpp"
 
@@ -37,7 +38,10 @@ struct SessionLimits {
 
 class Session {
  public:
-  Session(event_base* base, onionmx::Context& ctx, SessionLimits limits);
+  // With `daemon`, lookups go to onionmxd (daemon_client.hpp) instead of
+  // `ctx`; `update` still reloads `ctx`.  `daemon` must outlive the session.
+  Session(event_base* base, onionmx::Context& ctx, SessionLimits limits,
+          DaemonClient* daemon = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -64,6 +68,7 @@ class Session {
   void on_line(const onionmx::proto::SmtpdTableLine& line);
   void on_config(const std::string& text);
   void on_request(const onionmx::proto::SmtpdTableLine& line);
+  void start_lookup(Slot& slot, const std::string& key);
   void answer(Slot& slot, const onionmx::proto::Reply& reply, const std::string& source);
   Slot& push(const onionmx::proto::SmtpdTableRequest& r);
   void flush();
@@ -73,6 +78,7 @@ class Session {
   event_base* base_;
   onionmx::Context& ctx_;
   SessionLimits limits_;
+  DaemonClient* daemon_;
   onionmx::proto::SmtpdTableDecoder decoder_;
   bufferevent* in_ = nullptr;
   bufferevent* out_ = nullptr;
