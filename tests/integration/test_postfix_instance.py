@@ -11,7 +11,7 @@ Starts, all on 127.0.0.1 and from one private temp directory:
     `transport_maps = socketmap:inet:127.0.0.1:PORT:onionmx`.  The `smtptor`
     and default (`clearnet`) transports are discard(8) services, so nothing
     leaves the machine and the log shows each next hop as the discard reason
-    (../shared/docs/mta-protocols.md §3.2, §8).
+    (transport(5), discard(8); docs/mta-setups.md).
 Messages sent with `sendmail -C DIR` must be routed: onion.mx.test to
 `smtptor` with next hop `[<V1>]:2525` (the SRV port), plain.mx.test not to
 `smtptor`, user@<V2> straight to `[<V2>]:25`; a domain Knot refuses
