@@ -57,7 +57,8 @@ bool Cache::erase(std::string_view domain) {
 }
 
 void Cache::clear() {
-  if (!lru_.empty()) dirty_ = true;
+  if (!lru_.empty() || !pins_.empty()) dirty_ = true;
+  pins_.clear();
   index_.clear();
   lru_.clear();
 }
@@ -94,6 +95,43 @@ bool Cache::in_prefetch_window(const Entry& e, base::Clock::Monotonic now) const
   if (elapsed >= ttl) return false;
   const auto window = ttl * std::min<std::uint32_t>(settings_.prefetch_percent, 100) / 100;
   return elapsed >= ttl - window;
+}
+
+const record::Pin* Cache::pin(std::string_view domain) const noexcept {
+  auto it = pins_.find(domain);
+  return it == pins_.end() ? nullptr : &it->second;
+}
+
+void Cache::put_pin(record::Pin p) {
+  dirty_ = true;
+  std::string key = p.domain;
+  pins_.insert_or_assign(std::move(key), std::move(p));
+  // Bounded like the entries; the pin closest to expiry is the cheapest loss.
+  while (pins_.size() > std::max<std::size_t>(settings_.size, 1)) {
+    auto victim = std::min_element(pins_.begin(), pins_.end(), [](const auto& a, const auto& b) {
+      return a.second.expires < b.second.expires;
+    });
+    pins_.erase(victim);
+  }
+}
+
+bool Cache::erase_pin(std::string_view domain) {
+  auto it = pins_.find(domain);
+  if (it == pins_.end()) return false;
+  pins_.erase(it);
+  dirty_ = true;
+  return true;
+}
+
+std::size_t Cache::expire_pins(std::int64_t now_wall) {
+  const std::size_t n =
+      std::erase_if(pins_, [now_wall](const auto& kv) { return kv.second.expires <= now_wall; });
+  if (n) dirty_ = true;
+  return n;
+}
+
+void Cache::for_each_pin(const std::function<void(const record::Pin&)>& fn) const {
+  for (const auto& kv : pins_) fn(kv.second);
 }
 
 void Cache::for_each(const std::function<void(const Entry&)>& fn) const {

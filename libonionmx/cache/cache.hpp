@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,6 +36,7 @@
 
 #include "base/clock.hpp"
 #include "record/srv.hpp"
+#include "record/trust.hpp"
 
 namespace onionmx::cache {
 
@@ -76,6 +78,9 @@ struct Entry {
   // The last refresh that failed (RFC 8767 failure recheck); not persisted.
   base::Clock::Monotonic failed{};
   bool has_failed = false;
+  // Fetched with the set (docs/route-trust.md); persisted.
+  record::PolicyFacts policy;
+  record::GuardFacts guard;
 };
 
 enum class Freshness { Fresh, Stale, Expired };
@@ -87,6 +92,8 @@ struct Stats {
   std::uint64_t evictions = 0;   // LRU evictions
   std::uint64_t prefetches = 0;  // background refreshes started
   std::uint64_t coalesced = 0;   // askers that joined a lookup in flight
+  std::uint64_t pin_holds = 0;   // pinned routes answered instead of a changed or missing SRV
+  std::uint64_t guard_refusals = 0;  // routes refused by the downgrade guard
 };
 
 class Cache {
@@ -115,6 +122,18 @@ class Cache {
   bool in_prefetch_window(const Entry& e, base::Clock::Monotonic now) const noexcept;
 
   std::size_t size() const noexcept { return index_.size(); }
+
+  // Pins of enforce policies (docs/route-trust.md), by domain; at most
+  // `size` of them (the one expiring first goes).  Expiry is wall-clock:
+  // a pin is a promise with a date, and survives restarts (cache_file).
+  const record::Pin* pin(std::string_view domain) const noexcept;
+  void put_pin(record::Pin p);
+  bool erase_pin(std::string_view domain);
+  // Removes pins expired at `now_wall`; returns how many.
+  std::size_t expire_pins(std::int64_t now_wall);
+  std::size_t pin_count() const noexcept { return pins_.size(); }
+  // In domain order (stable files and dumps).
+  void for_each_pin(const std::function<void(const record::Pin&)>& fn) const;
   // Least recently used first, so a reload re-inserts in the same LRU order.
   void for_each(const std::function<void(const Entry&)>& fn) const;
 
@@ -132,6 +151,7 @@ class Cache {
   Settings settings_;
   std::list<Entry> lru_;  // most recently used first
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
+  std::map<std::string, record::Pin, std::less<>> pins_;
   Stats stats_;
   bool dirty_ = false;
 };

@@ -15,6 +15,7 @@
 #include "base/clock.hpp"
 #include "base/status.hpp"
 #include "record/srv.hpp"
+#include "record/trust.hpp"
 
 namespace onionmx::record {
 
@@ -40,6 +41,9 @@ struct RecordSet {
   // A failure for a domain the cache knows to have an onion route: never
   // the clearnet failure policy (record::Failure::KnownRoute).
   bool known_route = false;
+  // Fetched with the SRV set (source/trust_lookup, docs/route-trust.md).
+  PolicyFacts policy;
+  GuardFacts guard;
 };
 
 }  // namespace onionmx::record

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/status.hpp"
+#include "record/trust.hpp"
 
 namespace onionmx::record {
 
@@ -26,6 +27,8 @@ struct Route {
 // name is its kName (source/*.hpp), spelled there once.
 inline constexpr std::string_view kOriginNone = "none";      // decided before any source
 inline constexpr std::string_view kOriginPolicy = "policy";  // the failure policy answered
+inline constexpr std::string_view kOriginGuard = "guard";    // the downgrade guard refused a route
+inline constexpr std::string_view kOriginPin = "pin";        // a pinned route, in place of DNS
 
 // Why an answer failed, by kind: the failure policy applies to DNS
 // failures only (docs/status-model.md), whatever source reported them.
@@ -46,6 +49,7 @@ struct Answer {
   bool stale = false;                // served past its TTL (RFC 8767), from the cache
   std::uint32_t age = 0;             // seconds since the routes were fetched (cache)
   std::string reason;                // why (always set for non-Ok)
+  AnswerPolicy policy;               // docs/route-trust.md
   std::vector<std::string> explain;  // decision path, when asked for
 };
 
