@@ -16,8 +16,9 @@ loopback port (tests/integration/dnsharness.py).
       the onion the zone says.
   (3) with --compare-trust: (2) twice more, in the same run, with the policy
       record and downgrade guard off (--no-policy --no-downgrade-guard, the
-      baseline) and on (the default; docs/route-trust.md), counting Knot's
-      queries per lookup; every 5th domain publishes a v=ONIONMX1 policy.
+      baseline), on (the default; docs/route-trust.md) and on with
+      [trust] queries = "after-srv", counting Knot's queries per lookup;
+      every 5th domain publishes a v=ONIONMX1 policy.
 Prints a JSON object and a human line. Exit 0 ok, 1 failure, 77 tools missing.
 """
 
@@ -143,7 +144,11 @@ def main():
         trust = None
         if args.compare_trust:
             trust = {}
-            for label, extra in (("off", ["--no-policy", "--no-downgrade-guard"]), ("on", [])):
+            after = os.path.join(workdir, "after-srv.toml")
+            with open(after, "w") as f:
+                f.write('[trust]\nqueries = "after-srv"\n')
+            for label, extra in (("off", ["--no-policy", "--no-downgrade-guard"]), ("on", []),
+                                 ("after_srv", ["--config", after])):
                 cmd = [args.lookup, "--server", f"127.0.0.1:{port}", "--format", "json",
                        "--no-cache"] + extra + args.lookup_arg + ["-"]
                 q0 = knot.query_counts()["query"]
@@ -157,8 +162,9 @@ def main():
                     problems.append(f"trust {label}: {got}/{len(keys)} found")
                 trust[label] = {"wall_s": round(w, 3), "lookups_per_s": round(len(keys) / w, 1),
                                 "queries_per_lookup": round(q / len(keys), 3)}
-            trust["on_to_off_throughput"] = round(
-                trust["on"]["lookups_per_s"] / trust["off"]["lookups_per_s"], 3)
+            for label in ("on", "after_srv"):
+                trust[label + "_to_off_throughput"] = round(
+                    trust[label]["lookups_per_s"] / trust["off"]["lookups_per_s"], 3)
 
         lps = len(keys) / wall if wall > 0 else 0.0
         result = {
@@ -185,7 +191,10 @@ def main():
                   f"{trust['off']['queries_per_lookup']} queries/lookup | on: "
                   f"{trust['on']['lookups_per_s']:.0f} lookups/s, "
                   f"{trust['on']['queries_per_lookup']} queries/lookup | on/off "
-                  f"{trust['on_to_off_throughput']:.3f}")
+                  f"{trust['on_to_off_throughput']:.3f} | after-srv: "
+                  f"{trust['after_srv']['lookups_per_s']:.0f} lookups/s, "
+                  f"{trust['after_srv']['queries_per_lookup']} queries/lookup, /off "
+                  f"{trust['after_srv_to_off_throughput']:.3f}")
         for p in problems[:20]:
             print("PROBLEM:", p, file=sys.stderr)
         if len(problems) > 20:
