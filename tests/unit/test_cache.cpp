@@ -269,11 +269,11 @@ TEST_F(CacheFileTest, AnOversizedCacheSavesItsNewestEntriesNotAFileTooLargeToLoa
   EXPECT_LE(cut.size(), limit);
   auto parsed = onionmx::cache::parse(cut);
   ASSERT_TRUE(parsed) << parsed.error().detail;
-  ASSERT_GT(parsed->size(), 10u);
-  EXPECT_LT(parsed->size(), 100u);
+  ASSERT_GT(parsed->entries.size(), 10u);
+  EXPECT_LT(parsed->entries.size(), 100u);
   // The most recently used (d99) is kept; the oldest (d0) went.
-  EXPECT_EQ(parsed->back().domain, "d99.example");
-  EXPECT_NE(parsed->front().domain, "d0.example");
+  EXPECT_EQ(parsed->entries.back().domain, "d99.example");
+  EXPECT_NE(parsed->entries.front().domain, "d0.example");
 }
 
 TEST_F(CacheFileTest, ASaveThatCannotBeWrittenLeavesTheOldFile) {
