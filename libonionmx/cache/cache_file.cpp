@@ -374,7 +374,10 @@ std::string serialize(const Cache& c, std::int64_t now_wall, std::size_t max_byt
   if (pin_bytes + 256 > max_bytes) {
     std::vector<PinLine*> by_expiry;
     for (auto& p : pins) by_expiry.push_back(&p);
-    std::ranges::stable_sort(by_expiry, {}, &PinLine::expires);
+    // By expiry, ties in domain order (the vector's): deterministic.
+    std::ranges::sort(by_expiry, [](const PinLine* a, const PinLine* b) {
+      return a->expires != b->expires ? a->expires < b->expires : std::less<>()(a, b);
+    });
     for (PinLine* p : by_expiry) {
       if (pin_bytes + 256 <= max_bytes) break;
       p->kept = false;
