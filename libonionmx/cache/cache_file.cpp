@@ -373,6 +373,7 @@ std::string serialize(const Cache& c, std::int64_t now_wall, std::size_t max_byt
   std::size_t pin_count = pins.size();
   if (pin_bytes + 256 > max_bytes) {
     std::vector<PinLine*> by_expiry;
+    by_expiry.reserve(pins.size());
     for (auto& p : pins) by_expiry.push_back(&p);
     // By expiry, ties in domain order (the vector's): deterministic.
     std::ranges::sort(by_expiry, [](const PinLine* a, const PinLine* b) {
