@@ -417,7 +417,7 @@ TEST_F(CacheFileTest, PinsSurviveASaveAndExpiredOnesAreDroppedAtLoad) {
   c.put_pin(pin("short.example", now + 100));
   c.put_pin(pin("gone.example", now - 1));
   // The file says a year, the policy a day: a day from the load it is.
-  c.put_pin(pin("edited.example", now + 365 * 86400, 86400));
+  c.put_pin(pin("edited.example", now + std::int64_t{365} * 86400, 86400));
   ASSERT_TRUE(onionmx::cache::save(path_, c, clock_));
   auto text = onionmx::base::read_file(path_, 1 << 20, "1 MiB");
   ASSERT_TRUE(text);
@@ -504,7 +504,7 @@ TEST_F(CacheFileTest, InvalidPinsAndFactsAreRefusedWholeWithAReason) {
        "missing or mistyped"},
       {"pin false", v2_file({}, {replace(kPinLine, "\"pin\":true", "\"pin\":false")}),
        "missing or mistyped"},
-      {"no records", v2_file({}, {replace(kPinLine, kPinLine.substr(kPinLine.find("[")), "[]}")}),
+      {"no records", v2_file({}, {replace(kPinLine, kPinLine.substr(kPinLine.find('[')), "[]}")}),
        "without records"},
       {"port zero", v2_file({}, {replace(kPinLine, "\"port\":25", "\"port\":0")}),
        "invalid onion target"},
