@@ -185,6 +185,7 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
     } else if (guard.state == record::GuardFacts::State::Failed) {
       a.status = base::Status::Temp;
       a.failure = record::Failure::Dns;
+      a.ttl = 0;  // a failure is not cacheable (docs/dns-discovery.md, "TTLs")
       a.routes.clear();
       a.reason = "downgrade guard: cannot tell whether " + domain + " publishes MTA-STS or DANE (" +
                  guard.reason + ") and the onion route is not authenticated";
