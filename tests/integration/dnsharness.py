@@ -599,7 +599,7 @@ class KnotServer:
     """knotd serving {origin: zone text} from workdir/<name>/ on a free port."""
 
     def __init__(self, workdir, zones, name="knot", serials=None, tsig_keys=None,
-                 transfer_key=None):
+                 transfer_key=None, update_acls=None):
         self.dir = os.path.join(workdir, name)
         self.zones = zones              # origin -> text
         self.serials = serials or {}    # origin -> serial, for readiness
@@ -608,6 +608,10 @@ class KnotServer:
         # with transfer_key (one of tsig_keys), only when signed with it.
         self.tsig_keys = tsig_keys or {}
         self.transfer_key = transfer_key
+        # key -> its own update ACL's extra options (Knot reference manual,
+        # acl section: update-type, update-owner, ...), instead of the
+        # update-everything ACL of the other keys.
+        self.update_acls = update_acls or {}
         self.port = None
         self.proc = None
         self.sock = os.path.join(self.dir, "knot.sock")
@@ -619,15 +623,20 @@ class KnotServer:
         for origin, text in self.zones.items():
             with open(os.path.join(self.dir, origin + ".zone"), "w") as f:
                 f.write(text)
-            acl = "    acl: [onionmx-update, local-transfer]\n" if self.tsig_keys else ""
+            own = "".join(f", update-{k}" for k in self.update_acls)
+            acl = f"    acl: [onionmx-update{own}, local-transfer]\n" if self.tsig_keys else ""
             zone_cfg.append(f"  - domain: {origin}\n    file: {origin}.zone\n{acl}")
         keys = acls = ""
         if self.tsig_keys:
             keys = "key:\n" + "".join(f"  - id: {k}\n    algorithm: {a}\n    secret: {sec}\n"
                                       for k, (a, sec) in self.tsig_keys.items())
+            wide = [k for k in self.tsig_keys if k not in self.update_acls]
             acls = ("acl:\n  - id: onionmx-update\n"
-                    f"    key: [{', '.join(self.tsig_keys)}]\n    action: update\n"
-                    "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n"
+                    f"    key: [{', '.join(wide)}]\n    action: update\n"
+                    + "".join(f"  - id: update-{k}\n    key: {k}\n    action: update\n"
+                              + "".join(f"    {line}\n" for line in extra.splitlines())
+                              for k, extra in self.update_acls.items())
+                    + "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n"
                     + (f"    key: {self.transfer_key}\n" if self.transfer_key else ""))
         # Dynamic updates need the journal (Knot reference manual, zone
         # option journal-content).

@@ -49,9 +49,14 @@ ALGORITHMS = ("hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sh
 KEY = None         # (name, algorithm, secret), set by setUpModule
 KEY_FILES = {}     # algorithm -> (path, (name, algorithm, secret))
 KEYDIR = None
-# BIND only: may update _onion-mx._tcp.mail.pub.test SRV/TXT and nothing else.
+# May update _onion-mx._tcp.mail.pub.test SRV/TXT and nothing else.
 NARROW = ("narrow-key", "hmac-sha256", base64.b64encode(secrets.token_bytes(32)).decode())
 NARROW_GRANT = "name _onion-mx._tcp.mail.pub.test. SRV TXT"
+# Knot's equivalent (Knot >= 3.1 ACL options).
+KNOT_NARROW_ACL = """update-type: [SRV, TXT]
+update-owner: name
+update-owner-match: equal
+update-owner-name: [_onion-mx._tcp.mail.pub.test.]"""
 WRONG_SECRET = base64.b64encode(secrets.token_bytes(32)).decode()
 P = dh.SRV_PREFIX
 
@@ -296,6 +301,26 @@ class PublishTests:
 
     def check(self, *args):
         return run([PUBLISH, "check", "--server", self.server, "--timeout", "5"] + list(args))
+
+    def nsupdate(self, key, *commands):
+        """BIND's nsupdate, to do what onionmx-publish never does."""
+        script = f"server 127.0.0.1 {self.srv.port}\nzone {ZONE}\n" + "".join(
+            c + "\n" for c in commands) + "send\n"
+        p = subprocess.run(["nsupdate", "-y", f"{key[1]}:{key[0]}:{key[2]}"], input=script,
+                           capture_output=True, text=True, timeout=30)
+        return p
+
+    def assertNarrowKeyTypes(self):
+        # The narrow key may not add another type even at its own name.
+        # (Control: the same script shape with the wide key works.)
+        wide = self.nsupdate(KEY, 'update add ctl.pub.test. 300 HINFO "x" "y"',
+                             "send", "update delete ctl.pub.test. HINFO")
+        self.assertEqual(wide.returncode, 0, wide.stdout + wide.stderr)
+        before = axfr(self.srv.port)
+        p = self.nsupdate(NARROW, f'update add {P}mail.pub.test. 300 HINFO "x" "y"')
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout + p.stderr, "REFUSED|NOTAUTH")
+        self.assertEqual(axfr(self.srv.port), before)
 
     def assertRc(self, p, rc):
         self.assertEqual(p.returncode, rc, f"\n$ {' '.join(p.args)}\nstdout:{p.stdout}\nstderr:{p.stderr}")
@@ -651,7 +676,7 @@ class BindPublish(PublishTests, unittest.TestCase):
 
     def test_17_update_policy_refuses_other_names(self):
         # The narrow grant of docs/onionmx-publish.md: the SOA prerequisite
-        # still passes, other owners are REFUSED.
+        # still passes, other owners and other types are REFUSED.
         key = f"{NARROW[0]}:{NARROW[2]}"
         self.assertRc(self.publish(dh.V1, "mail.pub.test", key=key), EXIT_OK)
         before = axfr(self.srv.port)
@@ -659,6 +684,7 @@ class BindPublish(PublishTests, unittest.TestCase):
         self.assertRc(p, EXIT_REFUSED)
         self.assertIn("REFUSED", p.stderr)
         self.assertEqual(axfr(self.srv.port), before)
+        self.assertNarrowKeyTypes()
 
 
 class KnotPublish(PublishTests, unittest.TestCase):
@@ -667,8 +693,23 @@ class KnotPublish(PublishTests, unittest.TestCase):
 
     @staticmethod
     def start_server(workdir, zones, keys, serials):
+        keys = dict(keys, **{NARROW[0]: (NARROW[1], NARROW[2])})
         return dh.KnotServer(workdir, zones, name="knot-publish", serials=serials,
-                             tsig_keys=keys, transfer_key=KEY[0]).start()
+                             tsig_keys=keys, transfer_key=KEY[0],
+                             update_acls={NARROW[0]: KNOT_NARROW_ACL}).start()
+
+    def test_17_update_acl_refuses_other_names(self):
+        # The narrow ACL of docs/onionmx-publish.md (update-type and
+        # update-owner): Knot answers a forbidden update NOTAUTH with TSIG
+        # error BADKEY, so exit 8 where BIND says REFUSED (exit 4).
+        key = f"{NARROW[0]}:{NARROW[2]}"
+        self.assertRc(self.publish(dh.V1, "mail.pub.test", key=key), EXIT_OK)
+        before = axfr(self.srv.port)
+        p = self.publish(dh.V1, "pub.test", key=key)
+        self.assertRc(p, EXIT_BADKEY)
+        self.assertIn("BADKEY: NOTAUTH (TSIG error BADKEY)", p.stderr)
+        self.assertEqual(axfr(self.srv.port), before)
+        self.assertNarrowKeyTypes()
 
 
 if __name__ == "__main__":
