@@ -486,6 +486,38 @@ class PublishTests:
         self.assertRc(missing, EXIT_USAGE)
         self.assertIn("--hs-dir", missing.stderr)
 
+    def test_07_other_txt_at_the_name_is_kept(self):
+        # _onion-mx._tcp.other.pub.test holds TXT "keep me" (UNRELATED).
+        # Publishing there replaces only the v=ONIONMX1 record
+        # (docs/policy-record.md: other TXT records at the name are allowed).
+        keep = (P + "other.pub.test.", "TXT", '"keep me"')
+        name = P + "other.pub.test."
+        txts = lambda rows: sorted(r[3] for r in rows if r[0] == name and r[2] == "TXT")
+        for onion, extra, policy in (
+                (dh.V1, [], '"v=ONIONMX1; mode=testing; max_age=604800"'),
+                (dh.V2, ["--mode", "enforce", "--max-age", "60"],
+                 '"v=ONIONMX1; mode=enforce; max_age=60"'),
+                (dh.V2, ["--no-policy"], None)):
+            with self.subTest(extra=extra):
+                before = axfr(self.srv.port)
+                p = self.publish(onion, "other.pub.test", extra=extra)
+                self.assertRc(p, EXIT_OK)
+                after = axfr(self.srv.port)
+                self.assertEqual(txts(after), sorted(['"keep me"'] + ([policy] if policy else [])))
+                self.assertEqual(self.routes("other.pub.test"), [(onion, 25)])
+                rest = lambda rows: {r for r in rows if r[0] != name}
+                self.assertEqual(rest(after), rest(before))
+        self.assertTrue(any((r[0], r[2], r[3]) == keep for r in axfr(self.srv.port)))
+        # The prerequisite guards the TXT set: a message built on a stale
+        # view (a dry run assumes no TXT record) is refused with YXRRSET
+        # and changes nothing.
+        before = axfr(self.srv.port)
+        dry = self.publish(dh.V3, "other.pub.test", extra=["--dry-run"])
+        self.assertRc(dry, EXIT_OK)
+        self.assertIn(f"{name} 0 NONE TXT", dry.stdout)
+        self.assertEqual(send_udp(self.srv.port, dry_run_messages(dry.stdout)[0]), 7)  # YXRRSET
+        self.assertEqual(axfr(self.srv.port), before)
+
     # Error answers: each its own exit code and its own message; the zone
     # is unchanged after each.
     def test_10_wrong_secret_is_badsig(self):
