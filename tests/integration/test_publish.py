@@ -68,6 +68,7 @@ UNRELATED = [
     ("@", "TXT", '"v=spf1 -all"'),
     (P + "mail", "HINFO", '"pc" "linux"'),  # BIND check-names refuses A here
     (P + "other", "TXT", '"keep me"'),
+    ("_mta-sts.sts", "TXT", '"v=STSv1; id=1"'),  # MTA-STS for sts.pub.test
 ]
 
 
@@ -416,6 +417,17 @@ class PublishTests:
         self.assertEqual([line.split()[:2] for line in lines],
                          [["OK", "mail.pub.test"], ["MISSING", "nomail.pub.test"],
                           [lines[2].split()[0], "pub.test"]])
+
+    def test_03b_check_sees_what_is_published(self):
+        # sts.pub.test has MTA-STS and an unsigned SRV: senders drop its
+        # route (the downgrade guard, docs/route-trust.md), but the record
+        # is published right, and check says so.
+        self.assertRc(self.publish(dh.V1, "sts.pub.test"), EXIT_OK)
+        p, ans = self.lookup("sts.pub.test")
+        self.assertNotEqual(ans["status"], "found", p.stdout + p.stderr)
+        ok = self.check("--onion", dh.V1, "sts.pub.test")
+        self.assertRc(ok, EXIT_OK)
+        self.assertEqual(self.assertOneLine(ok), f"OK sts.pub.test -> {dh.V1}:25")
 
     def test_04_key_files_of_every_algorithm(self):
         # tsig-keygen's own files; the server must verify each algorithm's

@@ -368,6 +368,11 @@ int run_check(const Common& c, const CheckOptions& o) {
   opts.servers = server->text();
   opts.tcp = o.tcp;
   opts.dnssec = onionmx::Dnssec::Off;
+  // What DNS publishes, not what a sender would decide: the downgrade
+  // guard (docs/route-trust.md) hides an unsigned SRV record of a domain
+  // with MTA-STS, and the policy record is not compared (no query for it).
+  opts.no_policy = true;
+  opts.no_downgrade_guard = true;
   opts.timeout_ms = static_cast<unsigned>(std::lround(o.timeout * 1000.0));
   std::optional<onionmx::Context> ctx;
   try {
