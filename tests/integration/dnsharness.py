@@ -598,13 +598,20 @@ def sign_zone(workdir, zone, corrupt_owner=None):
 class KnotServer:
     """knotd serving {origin: zone text} from workdir/<name>/ on a free port."""
 
-    def __init__(self, workdir, zones, name="knot", serials=None, tsig_keys=None):
+    def __init__(self, workdir, zones, name="knot", serials=None, tsig_keys=None,
+                 transfer_key=None, update_acls=None):
         self.dir = os.path.join(workdir, name)
         self.zones = zones              # origin -> text
         self.serials = serials or {}    # origin -> serial, for readiness
         # name -> (algorithm, base64 secret): keys allowed to UPDATE every
-        # zone (RFC 2136); transfers are then open to 127.0.0.1 too.
+        # zone (RFC 2136); transfers are then open to 127.0.0.1 too, or,
+        # with transfer_key (one of tsig_keys), only when signed with it.
         self.tsig_keys = tsig_keys or {}
+        self.transfer_key = transfer_key
+        # key -> its own update ACL's extra options (Knot reference manual,
+        # acl section: update-type, update-owner, ...), instead of the
+        # update-everything ACL of the other keys.
+        self.update_acls = update_acls or {}
         self.port = None
         self.proc = None
         self.sock = os.path.join(self.dir, "knot.sock")
@@ -616,15 +623,21 @@ class KnotServer:
         for origin, text in self.zones.items():
             with open(os.path.join(self.dir, origin + ".zone"), "w") as f:
                 f.write(text)
-            acl = "    acl: [onionmx-update, local-transfer]\n" if self.tsig_keys else ""
+            own = "".join(f", update-{k}" for k in self.update_acls)
+            acl = f"    acl: [onionmx-update{own}, local-transfer]\n" if self.tsig_keys else ""
             zone_cfg.append(f"  - domain: {origin}\n    file: {origin}.zone\n{acl}")
         keys = acls = ""
         if self.tsig_keys:
             keys = "key:\n" + "".join(f"  - id: {k}\n    algorithm: {a}\n    secret: {sec}\n"
                                       for k, (a, sec) in self.tsig_keys.items())
+            wide = [k for k in self.tsig_keys if k not in self.update_acls]
             acls = ("acl:\n  - id: onionmx-update\n"
-                    f"    key: [{', '.join(self.tsig_keys)}]\n    action: update\n"
-                    "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n")
+                    f"    key: [{', '.join(wide)}]\n    action: update\n"
+                    + "".join(f"  - id: update-{k}\n    key: {k}\n    action: update\n"
+                              + "".join(f"    {line}\n" for line in extra.splitlines())
+                              for k, extra in self.update_acls.items())
+                    + "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n"
+                    + (f"    key: {self.transfer_key}\n" if self.transfer_key else ""))
         # Dynamic updates need the journal (Knot reference manual, zone
         # option journal-content).
         journal = "changes" if self.tsig_keys else "none"
@@ -728,12 +741,14 @@ class BindServer:
     """BIND 9 `named` as primary for {origin: zone text}, in the foreground
     (-g) from workdir/<name>/ on a free port of 127.0.0.1, each zone open to
     RFC 2136 updates signed with one of tsig_keys (name -> (algorithm,
-    base64 secret)) and to AXFR from anywhere (BIND 9 ARM: update-policy,
-    allow-transfer)."""
+    base64 secret)) and to AXFR from anywhere, or only when signed with
+    transfer_key (BIND 9 ARM: update-policy, allow-transfer)."""
 
-    def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None):
+    def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None,
+                 transfer_key=None):
         self.dir = os.path.join(workdir, name)
         self.zones, self.tsig_keys = zones, tsig_keys
+        self.transfer_key = transfer_key
         # key -> update-policy rule after "grant <key>"; default "zonesub ANY".
         self.grants = grants or {}
         self.serials = serials or {}
@@ -746,12 +761,13 @@ class BindServer:
         keys = "".join(f'key "{k}" {{ algorithm {a}; secret "{sec}"; }};\n'
                        for k, (a, sec) in self.tsig_keys.items())
         grants = " ".join(f"grant {k} {self.grants.get(k, 'zonesub ANY')};" for k in self.tsig_keys)
+        transfer = f"key {self.transfer_key};" if self.transfer_key else "any;"
         zones = ""
         for origin, text in self.zones.items():
             with open(os.path.join(self.dir, origin + ".db"), "w") as f:
                 f.write(text)
             zones += (f'zone "{origin}" {{ type primary; file "{origin}.db"; '
-                      f"update-policy {{ {grants} }}; allow-transfer {{ any; }}; }};\n")
+                      f"update-policy {{ {grants} }}; allow-transfer {{ {transfer} }}; }};\n")
         with open(self.conf, "w") as f:
             f.write(f"""{keys}options {{
     directory "{self.dir}";
