@@ -53,7 +53,9 @@ def policy_text(mode, max_age=AGE):
 
 def static_zone():
     """trust.test: one domain per case, each with an SRV to V1."""
-    z = dh.Zone(ORIGIN, default_ttl=300, neg_ttl=60)
+    # Negative TTL = SRV TTL: the guard's NODATA answers do not shorten
+    # the cached entry, so "as before" can compare TTLs too.
+    z = dh.Zone(ORIGIN, default_ttl=300, neg_ttl=300)
     txts = {"enforce": policy_text("enforce"), "testing": policy_text("testing"),
             "none": policy_text("none"),
             # docs/policy-record.md, Examples: invalid, `max_age missing`
@@ -95,10 +97,11 @@ def dane_zone():
 
 
 def step_zone(origin, serial, target=dh.V1, policy=None, srv=True):
-    """A zone whose apex domain changes between steps; every TTL 1 s."""
+    """A zone whose apex domain changes between steps; every TTL 1 s.
+    target: one onion or a list of them."""
     z = dh.Zone(origin, serial=serial, default_ttl=STEP_TTL, neg_ttl=STEP_TTL)
-    if srv:
-        z.add_srv(APEX_SRV, 0, 5, 25, target + ".", ttl=STEP_TTL)
+    for t in ([target] if isinstance(target, str) else target) if srv else []:
+        z.add_srv(APEX_SRV, 0, 5, 25, t + ".", ttl=STEP_TTL)
     if policy:
         dh.add_rr(z, APEX_SRV, "TXT", dh.txt_rdata(policy), ttl=STEP_TTL)
     return z
@@ -482,14 +485,19 @@ class Pins(TrustCase):
         self.assertNotIn(HIJACK, p.stderr, ctx)
         self.assert_pinned(o, ctx, max_age, t0, t1, onion=dh.V2)
 
-    def test_changed_route_with_dnssec_is_accepted_and_repinned(self):
-        origin = "repin.test"
-        zone = step_zone(origin, 500, dh.V1, policy_text("enforce"))
+    def own_signed(self, zone):
+        """A Knot serving `zone` signed, and a validating unbound for it."""
         text, anchor = dh.sign_zone(self.dir, zone)
         knot = self.own_knot(zone, text)
-        unbound = dh.UnboundServer(self.dir, knot.port, stubs=[origin], anchors=[anchor],
-                                   insecure=[], serials={origin: 500}, name="unbound-own").start()
+        unbound = dh.UnboundServer(self.dir, knot.port, stubs=[zone.origin], anchors=[anchor],
+                                   insecure=[], serials={zone.origin: zone.serial},
+                                   name="unbound-own").start()
         self.addCleanup(unbound.stop)
+        return knot, unbound
+
+    def test_changed_route_with_dnssec_is_accepted_and_repinned(self):
+        origin = "repin.test"
+        knot, unbound = self.own_signed(step_zone(origin, 500, dh.V1, policy_text("enforce")))
         cfg = self.config(unbound.port)
         t0 = time.time()
         o, p, ctx = self.lookup(origin, cfg, "--dnssec", "prefer")
@@ -513,6 +521,43 @@ class Pins(TrustCase):
         self.assertNotIn(HIJACK, p.stderr, ctx)
         self.assert_pinned(o, ctx, AGE, t0, t1, onion=dh.V2)
         self.assertEqual(self.pins(cfg), {origin: {dh.V2}})
+
+    def test_policy_withdrawn_with_dnssec_removes_the_pin(self):
+        origin = "unpin.test"
+        knot, unbound = self.own_signed(step_zone(origin, 700, dh.V1, policy_text("enforce")))
+        cfg = self.config(unbound.port)
+        o, p, ctx = self.lookup(origin, cfg, "--dnssec", "prefer")
+        t_fetch = time.monotonic()
+        self.assertTrue(o["policy"] and o["policy"]["pinned"], ctx)
+        zone2 = step_zone(origin, 701, dh.V2, policy_text("none"))
+        dh.knot_replace_zone(knot, origin, dh.resign_zone(self.dir, zone2), 701)
+        dh.wait_until(lambda: wire_srv_targets(unbound.port, origin)[1:] == ({dh.V2}, True),
+                      10, "unbound sees the re-signed zone")
+        self.after_ttl(t_fetch)
+        o, p, ctx = self.lookup(origin, cfg, "--dnssec", "prefer")
+        self.assertEqual((o["status"], o["source"], o["authenticated"]), ("found", "dns", True),
+                         ctx)
+        self.assertEqual(onions(o), {dh.V2}, ctx)
+        pol = o["policy"]
+        self.assertEqual((pol["mode"], pol["pinned"], pol["pin_expires"], pol["authenticated"]),
+                         ("none", False, 0, True), ctx)
+        self.assertEqual(self.pins(cfg), {})
+
+    def test_fewer_pinned_onions_are_accepted(self):
+        # Routes that drop pinned onions without adding any: accepted.
+        origin = "subset.test"
+        knot = self.own_knot(step_zone(origin, 800, [dh.V1, dh.V2], policy_text("enforce")))
+        cfg = self.config(knot.port)
+        o, p, ctx = self.lookup(origin, cfg)
+        t_fetch = time.monotonic()
+        self.assertEqual((onions(o), o["policy"]["pinned"]), ({dh.V1, dh.V2}, True), ctx)
+        dh.knot_replace_zone(knot, origin, step_zone(origin, 801, dh.V2,
+                                                     policy_text("enforce")).text(), 801)
+        self.after_ttl(t_fetch)
+        o, p, ctx = self.lookup(origin, cfg)
+        self.assertEqual((o["status"], o["source"], onions(o)), ("found", "dns", {dh.V2}), ctx)
+        self.assertNotIn(HIJACK, p.stderr, ctx)
+        self.assertTrue(o["policy"]["pinned"], ctx)
 
     def test_dns_failure_under_a_pin_is_temp_even_with_clearnet(self):
         origin = "down.test"
