@@ -268,15 +268,11 @@ prefetch = false
 
 
 def pin_of(obj):
-    """The pinned onions of a --cache-dump line, or None when it holds no
-    pin (docs/route-trust.md: the dump lists pins; its layout is the
-    implementation's)."""
-    pin = obj.get("pin")
-    if isinstance(pin, dict):
-        return {r.get("target", r.get("onion")) for r in pin.get("records", pin.get("routes", []))}
-    if obj.get("kind") == "pin" or ("expires" in obj and "records" in obj and "positive" not in obj):
-        return {r.get("target", r.get("onion")) for r in obj["records"]}
-    return None
+    """The pinned onions of a --cache-dump line, or None for an entry line
+    (docs/cache.md: a pin line has "pin": true)."""
+    if obj.get("pin") is not True:
+        return None
+    return {r["target"] for r in obj["records"]}
 
 
 # --------------------------------------------------------------------------
@@ -570,7 +566,7 @@ class Pins(TrustCase):
         o, _, ctx = self.lookup("nx." + origin, cfg)
         self.assertEqual(o["status"], "notfound", ctx)
         self.assertEqual(self.pins(cfg), {origin: {dh.V1}})
-        self.assertNotIn(origin, {d["domain"] for d in self.dump(cfg) if "positive" in d},
+        self.assertNotIn(origin, {d["domain"] for d in self.dump(cfg) if pin_of(d) is None},
                          "the pinned domain's entry was evicted")
         knot.kill()
         o, p, ctx = self.lookup(origin, cfg)
