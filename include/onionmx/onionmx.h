@@ -100,6 +100,10 @@ enum onionmx_log_level {
 /** Option flags (onionmx_options.flags). */
 #define ONIONMX_OPT_CONFIG_OPTIONAL 0x1u /**< a missing config_path is not an error */
 #define ONIONMX_OPT_EXPLAIN 0x2u         /**< record the decision path in results */
+/** Override [trust] policy = false: ignore policy records, keep no pins (since 0.5). */
+#define ONIONMX_OPT_NO_POLICY 0x4u
+/** Override [trust] downgrade_guard = false (since 0.5; docs/route-trust.md). */
+#define ONIONMX_OPT_NO_DOWNGRADE_GUARD 0x8u
 
 /**
  * Log callback.  Must not throw (C++) and must not call back into the

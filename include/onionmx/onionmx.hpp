@@ -61,6 +61,9 @@ struct Options {
   Dnssec dnssec = Dnssec::Config;
   unsigned timeout_ms = 0;  // 0: configuration file
   bool explain = false;
+  // Since 0.5 (docs/route-trust.md): override [trust] to off.
+  bool no_policy = false;
+  bool no_downgrade_guard = false;
   // Must not throw; exceptions are swallowed.
   std::function<void(int level, const std::string& message)> log{};
   // Since 0.2.  For the caller's own loop: told which descriptors to watch
@@ -164,6 +167,8 @@ class Context {
     o.config_text = opts.config_text.empty() ? nullptr : opts.config_text.c_str();
     if (opts.config_optional) o.flags |= ONIONMX_OPT_CONFIG_OPTIONAL;
     if (opts.explain) o.flags |= ONIONMX_OPT_EXPLAIN;
+    if (opts.no_policy) o.flags |= ONIONMX_OPT_NO_POLICY;
+    if (opts.no_downgrade_guard) o.flags |= ONIONMX_OPT_NO_DOWNGRADE_GUARD;
     o.servers = opts.servers ? opts.servers->c_str() : nullptr;
     o.tcp = opts.tcp ? (*opts.tcp ? 1 : 0) : -1;
     o.dnssec = static_cast<int>(opts.dnssec);

@@ -110,6 +110,8 @@ int read_options(const onionmx_options& o, onionmx::engine::ConfigInput& in,
   if (o.config_text) in.text = o.config_text;
   if (o.config_path) in.path = o.config_path;
   in.optional = (o.flags & ONIONMX_OPT_CONFIG_OPTIONAL) != 0;
+  ov.no_policy = (o.flags & ONIONMX_OPT_NO_POLICY) != 0;
+  ov.no_downgrade_guard = (o.flags & ONIONMX_OPT_NO_DOWNGRADE_GUARD) != 0;
   if (o.servers) {
     std::vector<std::string> list;
     std::string_view csv(o.servers);

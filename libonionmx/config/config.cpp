@@ -278,6 +278,13 @@ base::Result<void> parse_cache(const Reader& rd, const toml::table& t, cache::Se
   return get_count(rd, t, sec, "save_interval", 1, 86400, c.save_interval);
 }
 
+base::Result<void> parse_trust(const Reader& rd, const toml::table& t, record::TrustSettings& tr) {
+  const std::string sec = "trust";
+  ONIONMX_TRY(rd.only_keys(t, sec, {"policy", "downgrade_guard"}));
+  ONIONMX_TRY(rd.get_bool(t, sec, "policy", tr.policy));
+  return rd.get_bool(t, sec, "downgrade_guard", tr.downgrade_guard);
+}
+
 base::Result<void> parse_answer(const Reader& rd, const toml::table& t, Config& cfg) {
   const std::string sec = "answer";
   auto& a = cfg.answer;
@@ -360,7 +367,7 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   Config cfg;
   cfg.resolver.order.assign(sources.begin(), sources.end());  // the registry's order
   ONIONMX_TRY(rd.only_keys(
-      root, "", {"resolver", "dns", "map", "cache", "answer", "onionmxd", "onionmx-table"}));
+      root, "", {"resolver", "dns", "map", "cache", "answer", "trust", "onionmxd", "onionmx-table"}));
   static_assert(kToolSections.size() == 2 && kToolSections[1] == "onionmx-table");
   auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);
@@ -389,6 +396,9 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   auto ans = section("answer");
   if (!ans) return base::fail(ans.error());
   if (*ans) ONIONMX_TRY(parse_answer(rd, **ans, cfg));
+  auto trust = section("trust");
+  if (!trust) return base::fail(trust.error());
+  if (*trust) ONIONMX_TRY(parse_trust(rd, **trust, cfg.trust));
   return cfg;
 }
 

@@ -16,6 +16,7 @@
 #include "cache/cache.hpp"
 #include "dns/dns_config.hpp"
 #include "proto/answer_format.hpp"
+#include "record/trust.hpp"
 #include "resolver/resolver.hpp"
 
 namespace onionmx::config {
@@ -34,6 +35,7 @@ struct Config {
   cache::Settings cache;
   dns::DnsConfig dns;
   proto::AnswerStyle answer;
+  record::TrustSettings trust;  // [trust], docs/route-trust.md
 };
 
 // Sections reserved for tools: the library accepts them (they must be

@@ -48,6 +48,11 @@ struct CaresClient::Request {
   bool authenticated = true;           // AND over every answer of the chain
   bool started = false;
   std::vector<std::string> explain;
+  // Not SRV: a policy or guard query (source::RrLookup), answered through
+  // rr_done instead of done.
+  std::uint16_t qtype = kTypeSrv;
+  bool trust_ad = false;  // read AD whatever dns.dnssec says (guard queries)
+  source::RrCallback rr_done;
 };
 
 namespace {
@@ -68,6 +73,21 @@ std::string ares_failure(int status, int timeouts, const std::string& servers) {
 }
 
 constexpr std::uint16_t kUdpPayloadSize = 1232;  // DNS flag day 2020
+
+std::string type_name(std::uint16_t t) {
+  switch (t) {
+    case kTypeSrv:
+      return "SRV";
+    case kTypeTxt:
+      return "TXT";
+    case kTypeMx:
+      return "MX";
+    case kTypeTlsa:
+      return "TLSA";
+    default:
+      return "TYPE" + std::to_string(t);
+  }
+}
 
 std::string join(const std::vector<std::string>& v) {
   if (v.empty()) return "the system resolvers";
@@ -190,6 +210,30 @@ void CaresClient::fetch(const source::Query& q, source::FetchCallback done) {
   req->query = q;
   req->done = std::move(done);
   req->qname = cfg_.srv_prefix + "." + q.domain;
+  enqueue(std::move(req));
+}
+
+void CaresClient::query(const source::RrQuery& q, source::RrCallback done) {
+  if (shutting_down_) {
+    source::RrSet set;
+    set.status = base::Status::Temp;
+    set.reason = kShutdownReason;
+    done(std::move(set));
+    return;
+  }
+  auto req = std::make_unique<Request>();
+  req->serial = next_serial_++;
+  req->query.key = q.name;
+  req->query.domain = q.name;
+  req->query.explain = q.explain;
+  req->qname = q.name;
+  req->qtype = static_cast<std::uint16_t>(q.type);
+  req->trust_ad = q.trust_ad;
+  req->rr_done = std::move(done);
+  enqueue(std::move(req));
+}
+
+void CaresClient::enqueue(std::unique_ptr<Request> req) {
   const auto serial = req->serial;
   requests_.emplace(serial, std::move(req));
   // The budget covers time spent waiting for an in-flight slot too.
@@ -245,9 +289,19 @@ void CaresClient::send_query(Request& r) {
   QueryOptions qo;
   qo.udp_payload_size = kUdpPayloadSize;
   qo.dnssec_ok = cfg_.dnssec != Dnssec::Off;
-  qo.authentic_data = cfg_.dnssec != Dnssec::Off;
+  // RFC 6840 §5.7: AD=1 asks a validating resolver to report validation.
+  qo.authentic_data = cfg_.dnssec != Dnssec::Off || r.trust_ad;
   r.id = next_id();
-  auto q = build_query(r.id, r.qname, kTypeSrv, qo);
+  auto q = build_query(r.id, r.qname, r.qtype, qo);
+  if (!q && r.qtype != kTypeSrv) {
+    source::RrSet set;
+    set.status = base::Status::NotFound;
+    set.owner = r.qname;
+    set.ttl = cfg_.max_negative_ttl;
+    set.reason = "no lookup possible for " + base::printable(r.qname) + ": " + q.error().detail;
+    finish_rr(r.serial, std::move(set));
+    return;
+  }
   if (!q) {
     // The owner name cannot exist in DNS (too long, empty label): nothing
     // can be published there, so this is an answer, not a failure.
@@ -260,7 +314,7 @@ void CaresClient::send_query(Request& r) {
     return;
   }
   if (r.query.explain)
-    r.explain.push_back("dns: query " + r.qname + " IN SRV (dnssec=" +
+    r.explain.push_back("dns: query " + r.qname + " IN " + type_name(r.qtype) + " (dnssec=" +
                         std::string(dnssec_name(cfg_.dnssec)) + (cfg_.tcp ? ", tcp" : "") + ")");
   // The callback may replace channel_ (and it may run before ares_send
   // returns); `ch` stays alive until it has drained, reap() runs later.
@@ -308,6 +362,7 @@ void CaresClient::on_answer(Channel& ch, std::uint64_t serial, int status, int t
   }
   if (!msg) return fail_temp(serial, "malformed DNS answer: " + msg.error().detail);
   if (msg->id != r.id) return fail_temp(serial, "mismatched DNS answer: wrong ID");
+  if (r.qtype != kTypeSrv) return on_rr_answer(r, *msg);
   SrvAnswer ans = interpret_srv_answer(*msg, r.qname);
   if (r.query.explain)
     for (auto& n : ans.notes) r.explain.push_back("dns: " + n);
@@ -331,6 +386,68 @@ void CaresClient::on_answer(Channel& ch, std::uint64_t serial, int status, int t
     case SrvAnswer::Kind::Records:
       return on_records(r, ans);
   }
+}
+
+void CaresClient::on_rr_answer(Request& r, const Message& msg) {
+  RrAnswer ans = interpret_rr_answer(msg, r.qname, r.qtype);
+  if (r.query.explain)
+    for (auto& n : ans.notes) r.explain.push_back("dns: " + n);
+  r.hops += static_cast<int>(ans.notes.size());
+  if (r.hops > kMaxCnameHops)
+    return fail_temp(r.serial,
+                     "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " hops");
+  r.authenticated =
+      r.authenticated && ans.authenticated && (cfg_.dnssec != Dnssec::Off || r.trust_ad);
+  source::RrSet set;
+  switch (ans.kind) {
+    case RrAnswer::Kind::Failure:
+      return fail_temp(r.serial, ans.reason);
+    case RrAnswer::Kind::FollowCname:
+      r.ttl_cap = std::min(r.ttl_cap, ans.ttl);
+      if (address::is_onion_name(ans.final_name))
+        return fail_temp(r.serial, "CNAME points into .onion; not sent to DNS (RFC 7686)");
+      r.qname = ans.final_name;
+      return send_query(r);
+    case RrAnswer::Kind::NoRecords:
+      set.status = base::Status::NotFound;
+      set.ttl = std::min({ans.ttl, r.ttl_cap, cfg_.max_negative_ttl});
+      set.reason = ans.reason;
+      break;
+    case RrAnswer::Kind::Records:
+      set.status = base::Status::Ok;
+      set.ttl = std::min({ans.ttl, r.ttl_cap, cfg_.max_ttl});
+      set.data = std::move(ans.data);
+      break;
+  }
+  set.authenticated = r.authenticated;
+  set.owner = r.qname;
+  if (r.query.explain)
+    r.explain.push_back("dns: " + r.qname + " " + type_name(r.qtype) + ": " +
+                        (set.status == base::Status::Ok
+                             ? std::to_string(set.data.size()) + " record(s)"
+                             : set.reason) +
+                        ", TTL " + std::to_string(set.ttl) + ", AD=" +
+                        (r.authenticated ? "1" : "0"));
+  finish_rr(r.serial, std::move(set));
+}
+
+void CaresClient::finish_rr(std::uint64_t serial, source::RrSet set) {
+  auto it = requests_.find(serial);
+  if (it == requests_.end()) return;
+  std::unique_ptr<Request> r = std::move(it->second);
+  requests_.erase(it);
+  if (!r->started) queue_.erase(std::remove(queue_.begin(), queue_.end(), serial), queue_.end());
+  if (r->query.explain) {
+    if (set.status == base::Status::Temp)
+      r->explain.push_back("dns: temporary failure: " + set.reason);
+    set.explain = std::move(r->explain);
+  }
+  while (!queue_.empty() && requests_.size() - queue_.size() < cfg_.max_in_flight) {
+    auto next = queue_.front();
+    queue_.pop_front();
+    start(next);
+  }
+  r->rr_done(std::move(set));
 }
 
 void CaresClient::on_no_records(Request& r, const SrvAnswer& ans) {
@@ -383,6 +500,14 @@ void CaresClient::on_records(Request& r, SrvAnswer& ans) {
 void CaresClient::fail_temp(std::uint64_t serial, std::string reason) {
   auto it = requests_.find(serial);
   if (it == requests_.end()) return;
+  if (it->second->qtype != kTypeSrv) {
+    source::RrSet set;
+    set.status = base::Status::Temp;
+    set.owner = it->second->qname;
+    set.reason = std::move(reason);
+    if (!shutting_down_) ++stats_->failures;
+    return finish_rr(serial, std::move(set));
+  }
   record::RecordSet set;
   set.status = base::Status::Temp;
   set.owner = it->second->qname;

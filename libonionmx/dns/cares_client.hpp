@@ -31,16 +31,18 @@
 #include "dns/dns_config.hpp"
 #include "dns/dns_stats.hpp"
 #include "event/loop.hpp"
+#include "source/rr_lookup.hpp"
 #include "source/srv_lookup.hpp"
 
 namespace onionmx::dns {
 
 struct SrvAnswer;
+struct Message;
 
 // The reason given to lookups that end because the client goes away.
 inline constexpr const char* kShutdownReason = "DNS lookup cancelled (shutting down)";
 
-class CaresClient final : public source::SrvLookup {
+class CaresClient final : public source::SrvLookup, public source::RrLookup {
  public:
   [[nodiscard]] static base::Result<std::unique_ptr<CaresClient>> create(
       event::Loop& loop, DnsConfig cfg, base::LogSink log,
@@ -52,6 +54,9 @@ class CaresClient final : public source::SrvLookup {
 
   void fetch(const source::Query& q, source::FetchCallback done) override;
   std::size_t pending() const noexcept override { return requests_.size(); }
+  // TXT, MX and TLSA queries (docs/route-trust.md): same budget, IDs,
+  // in-flight limit and CNAME handling as the SRV lookups.
+  void query(const source::RrQuery& q, source::RrCallback done) override;
 
  private:
   struct Request;
@@ -68,6 +73,9 @@ class CaresClient final : public source::SrvLookup {
   void reap();
   void on_records(Request& r, SrvAnswer& ans);
   void on_no_records(Request& r, const SrvAnswer& ans);
+  void on_rr_answer(Request& r, const Message& msg);
+  void enqueue(std::unique_ptr<Request> req);
+  void finish_rr(std::uint64_t serial, source::RrSet set);
   void on_deadline();
   std::uint16_t next_id();
   void finish(std::uint64_t serial, record::RecordSet set);

@@ -157,6 +157,28 @@ base::Result<ResourceRecord> read_rr(Reader& rd) {
     auto target = name_in_rdata(start);
     if (!target) return base::fail(target.error());
     rr.cname = std::move(*target);
+  } else if (rr.type == kTypeTxt && rr.rrclass == kClassIn) {
+    // One or more <character-string>s, each a length byte and that many
+    // bytes; they must fill RDLENGTH exactly.
+    auto w = rd.wire();
+    std::string text;
+    std::size_t off = start;
+    if (off == end) return base::fail(base::Status::BadData, "TXT RDATA empty");
+    while (off < end) {
+      const std::size_t len = w[off];
+      if (off + 1 + len > end)
+        return base::fail(base::Status::BadData, "TXT character-string runs past RDATA");
+      text.append(reinterpret_cast<const char*>(w.data() + off + 1), len);
+      off += 1 + len;
+    }
+    rr.txt = std::move(text);
+  } else if (rr.type == kTypeMx && rr.rrclass == kClassIn) {
+    if (*rdlen < 3) return base::fail(base::Status::BadData, "MX RDATA too short");
+    auto w = rd.wire();
+    rr.mx_preference = static_cast<std::uint16_t>((w[start] << 8) | w[start + 1]);
+    auto exchange = name_in_rdata(start + 2);
+    if (!exchange) return base::fail(exchange.error());
+    rr.mx = std::move(*exchange);
   } else if (rr.type == kTypeSoa && rr.rrclass == kClassIn) {
     auto mname = rd.name_at(start);
     if (!mname) return base::fail(mname.error());

@@ -22,9 +22,11 @@ namespace onionmx::dns {
 
 inline constexpr std::uint16_t kTypeCname = 5;
 inline constexpr std::uint16_t kTypeSoa = 6;
+inline constexpr std::uint16_t kTypeMx = 15;
 inline constexpr std::uint16_t kTypeTxt = 16;
 inline constexpr std::uint16_t kTypeSrv = 33;
 inline constexpr std::uint16_t kTypeOpt = 41;
+inline constexpr std::uint16_t kTypeTlsa = 52;
 inline constexpr std::uint16_t kClassIn = 1;
 
 inline constexpr std::uint8_t kRcodeNoError = 0;
@@ -62,6 +64,11 @@ struct ResourceRecord {
   std::optional<record::SrvRecord> srv;  // target lower case, "" for "."
   std::string cname;                     // CNAME target
   std::optional<SoaData> soa;
+  // TXT: the character-strings joined (RFC 1035 §3.3.14); MX: the exchange
+  // (lower case, no trailing dot) and its preference.
+  std::optional<std::string> txt;
+  std::optional<std::string> mx;
+  std::uint16_t mx_preference = 0;
 };
 
 struct Message {

@@ -7,13 +7,6 @@
 namespace onionmx::dns {
 namespace {
 
-SrvAnswer failure(std::string reason) {
-  SrvAnswer a;
-  a.kind = SrvAnswer::Kind::Failure;
-  a.reason = std::move(reason);
-  return a;
-}
-
 std::string rcode_text(std::uint8_t rcode) {
   switch (rcode) {
     case kRcodeFormErr:
@@ -44,18 +37,28 @@ std::uint32_t negative_ttl(const Message& m) {
   return 0;
 }
 
-}  // namespace
-
-SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
+// The walk every answer shares: rcode, question match, the CNAME chain
+// inside the answer, the RRset of `qtype` at its end and its TTL, RFC 2308
+// negative TTLs.  `take` copies one matching RR's data into the answer.
+template <class Answer, class Take>
+Answer interpret(const Message& m, std::string_view qname, std::uint16_t qtype,
+                 std::string_view type_name, Take take) {
   const std::string want = normalize_name(qname);
+  auto failure = [](std::string reason) {
+    Answer a;
+    a.kind = Answer::Kind::Failure;
+    a.reason = std::move(reason);
+    return a;
+  };
   if (!m.qr) return failure("malformed answer: QR bit not set");
   if (m.opcode != 0) return failure("malformed answer: opcode " + std::to_string(m.opcode));
-  if (m.qdcount != 1 || m.qname != want || m.qtype != kTypeSrv || m.qclass != kClassIn)
-    return failure("mismatched answer: question section is not " + want + " IN SRV");
+  if (m.qdcount != 1 || m.qname != want || m.qtype != qtype || m.qclass != kClassIn)
+    return failure("mismatched answer: question section is not " + want + " IN " +
+                   std::string(type_name));
   if (m.tc) return failure("answer truncated even over TCP");
   if (m.rcode != kRcodeNoError && m.rcode != kRcodeNxDomain) return failure(rcode_text(m.rcode));
 
-  SrvAnswer a;
+  Answer a;
   a.authenticated = m.ad;
   a.final_name = want;
   std::uint32_t ttl = UINT32_MAX;
@@ -72,38 +75,85 @@ SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
     followed = true;
   }
 
+  bool found = false;
   for (const auto& rr : m.answers) {
-    if (rr.type != kTypeSrv || rr.rrclass != kClassIn || rr.name != a.final_name || !rr.srv)
+    if (rr.type != qtype || rr.rrclass != kClassIn || rr.name != a.final_name || !take(rr, a))
       continue;
-    a.records.push_back(*rr.srv);
+    found = true;
     ttl = std::min(ttl, sane_ttl(rr.ttl));
   }
 
-  if (!a.records.empty()) {
-    if (m.rcode != kRcodeNoError) return failure("malformed answer: NXDOMAIN with SRV records");
-    a.kind = SrvAnswer::Kind::Records;
+  if (found) {
+    if (m.rcode != kRcodeNoError)
+      return failure("malformed answer: NXDOMAIN with " + std::string(type_name) + " records");
+    a.kind = Answer::Kind::Records;
     a.ttl = ttl;
     return a;
   }
   if (m.rcode == kRcodeNxDomain) {
-    a.kind = SrvAnswer::Kind::NoRecords;
+    a.kind = Answer::Kind::NoRecords;
     a.nxdomain = true;
     a.ttl = followed ? std::min(ttl, negative_ttl(m)) : negative_ttl(m);
     a.reason = "NXDOMAIN: " + a.final_name + " does not exist";
     return a;
   }
-  // NOERROR without SRV data at the end of a CNAME chain: an authoritative
+  // NOERROR without data at the end of a CNAME chain: an authoritative
   // server stops at its zone edge (no SOA), a recursive one says NODATA
   // with the target zone's SOA.
   if (followed && !has_soa(m)) {
-    a.kind = SrvAnswer::Kind::FollowCname;
+    a.kind = Answer::Kind::FollowCname;
     a.ttl = ttl;
     return a;
   }
-  a.kind = SrvAnswer::Kind::NoRecords;
+  a.kind = Answer::Kind::NoRecords;
   a.ttl = followed ? std::min(ttl, negative_ttl(m)) : negative_ttl(m);
-  a.reason = "NODATA: no SRV record at " + a.final_name;
+  a.reason = "NODATA: no " + std::string(type_name) + " record at " + a.final_name;
   return a;
+}
+
+}  // namespace
+
+SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
+  return interpret<SrvAnswer>(m, qname, kTypeSrv, "SRV",
+                              [](const ResourceRecord& rr, SrvAnswer& a) {
+                                if (!rr.srv) return false;
+                                a.records.push_back(*rr.srv);
+                                return true;
+                              });
+}
+
+RrAnswer interpret_rr_answer(const Message& m, std::string_view qname, std::uint16_t qtype) {
+  const char* name = qtype == kTypeTxt ? "TXT" : qtype == kTypeMx ? "MX" : qtype == kTypeTlsa ? "TLSA" : "RR";
+  RrAnswer out = interpret<RrAnswer>(m, qname, qtype, name, [qtype](const ResourceRecord& rr, RrAnswer& a) {
+    if (qtype == kTypeTxt) {
+      if (!rr.txt) return false;
+      a.data.push_back(*rr.txt);
+    } else if (qtype == kTypeMx) {
+      if (!rr.mx) return false;
+      a.mx_preference.push_back(rr.mx_preference);
+      a.data.push_back(*rr.mx);
+    } else {
+      a.data.emplace_back();
+    }
+    return true;
+  });
+  if (qtype == kTypeMx && out.kind == RrAnswer::Kind::Records) {
+    // Most preferred first (RFC 5321 §5.1); wire order among equals.
+    std::vector<std::size_t> idx(out.data.size());
+    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) {
+      return out.mx_preference[x] < out.mx_preference[y];
+    });
+    std::vector<std::string> sorted;
+    std::vector<std::uint16_t> prefs;
+    for (auto i : idx) {
+      sorted.push_back(std::move(out.data[i]));
+      prefs.push_back(out.mx_preference[i]);
+    }
+    out.data = std::move(sorted);
+    out.mx_preference = std::move(prefs);
+  }
+  return out;
 }
 
 TargetCheck check_targets(std::vector<record::SrvRecord> records) {

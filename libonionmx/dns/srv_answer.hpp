@@ -41,6 +41,25 @@ struct SrvAnswer {
 
 SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname);
 
+// The same walk for the other types onionmx asks for (TXT, MX, TLSA: the
+// policy record and the downgrade guard, docs/route-trust.md).
+struct RrAnswer {
+  using Kind = SrvAnswer::Kind;
+  Kind kind = Kind::Failure;
+  bool nxdomain = false;
+  std::string final_name;
+  // TXT: joined character-strings; MX: exchanges, most preferred first;
+  // TLSA: one empty string per record.
+  std::vector<std::string> data;
+  std::vector<std::uint16_t> mx_preference;  // MX, parallel to `data`
+  std::uint32_t ttl = 0;
+  bool authenticated = false;
+  std::string reason;
+  std::vector<std::string> notes;
+};
+
+RrAnswer interpret_rr_answer(const Message& m, std::string_view qname, std::uint16_t qtype);
+
 struct TargetCheck {
   enum class Kind { Routes, DecidedlyNone, NoneValid };
   Kind kind = Kind::NoneValid;

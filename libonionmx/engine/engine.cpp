@@ -33,6 +33,8 @@ base::Result<void> apply(const Overrides& ov, config::Config& cfg) {
   if (ov.state_dir) cfg.map.state_dir = *ov.state_dir;
   if (ov.cache_file) cfg.cache.file = *ov.cache_file;
   if (ov.cache_size) cfg.cache.size = *ov.cache_size;
+  if (ov.no_policy) cfg.trust.policy = false;
+  if (ov.no_downgrade_guard) cfg.trust.downgrade_guard = false;
   // A relative cache file lives in the state directory (docs/cache.md).
   if (!cfg.cache.file.empty() && cfg.cache.file.front() != '/')
     cfg.cache.file = cfg.map.state_dir + "/" + cfg.cache.file;

@@ -57,6 +57,8 @@ struct Overrides {
   std::optional<std::string> state_dir;
   std::optional<std::string> cache_file;  // "" for memory only
   std::optional<std::size_t> cache_size;  // 0 turns the cache off
+  bool no_policy = false;                 // [trust] policy = false
+  bool no_downgrade_guard = false;        // [trust] downgrade_guard = false
 };
 
 // Loads `input` and applies `ov`: the configuration a generation uses.

@@ -17,6 +17,7 @@
 #include "source/local_domains.hpp"
 #include "source/map_source.hpp"
 #include "source/onion_recipients.hpp"
+#include "source/trust_lookup.hpp"
 
 namespace onionmx::engine {
 namespace {
@@ -74,6 +75,8 @@ base::Result<void> build_shared(const SourceContext& c) {
   SharedParts& p = c.shared;
   if (p.built) return {};
   p.built = true;
+  const record::TrustSettings& trust = c.config.trust;
+  if (trust.any()) p.gate = std::make_shared<source::TrustGate>(c.cache, c.clock, c.log, trust);
   if (!p.dns_in_chain) {
     // A cache link alone answers what is stored and never refreshes it.
     if (c.cache)
@@ -82,11 +85,21 @@ base::Result<void> build_shared(const SourceContext& c) {
   }
   auto client = dns::CaresClient::create(c.loop, c.config.dns, c.log, c.clock, p.dns_stats);
   if (!client) return base::fail(client.error());
+  // The policy and guard queries go with the SRV query, below the cache, so
+  // their answers are cached with the set (docs/route-trust.md).
+  std::unique_ptr<source::SrvLookup> fetcher;
+  if (trust.any()) {
+    source::RrLookup& rr = **client;
+    fetcher = std::make_unique<source::TrustLookup>(std::move(*client), rr, trust,
+                                                    c.config.dns.srv_prefix);
+  } else {
+    fetcher = std::move(*client);
+  }
   if (!c.cache) {
-    p.dns = std::move(*client);
+    p.dns = std::move(fetcher);
     return {};
   }
-  p.cached = std::make_shared<source::CachedLookup>(std::move(*client), c.cache, c.clock, c.log);
+  p.cached = std::make_shared<source::CachedLookup>(std::move(fetcher), c.cache, c.clock, c.log);
   p.dns = p.cached;
   return {};
 }
@@ -94,12 +107,12 @@ base::Result<void> build_shared(const SourceContext& c) {
 base::Result<std::unique_ptr<source::Source>> make_cache(const SourceContext& c) {
   if (!c.cache) return std::make_unique<source::CacheSource>(nullptr, &random_uniform);
   ONIONMX_TRY(build_shared(c));
-  return std::make_unique<source::CacheSource>(c.shared.cached, &random_uniform);
+  return std::make_unique<source::CacheSource>(c.shared.cached, &random_uniform, c.shared.gate);
 }
 
 base::Result<std::unique_ptr<source::Source>> make_dns(const SourceContext& c) {
   ONIONMX_TRY(build_shared(c));
-  return std::make_unique<source::DnsSource>(c.shared.dns, &random_uniform);
+  return std::make_unique<source::DnsSource>(c.shared.dns, &random_uniform, c.shared.gate);
 }
 
 // The default chain, in order: answers that need no network first.

@@ -22,6 +22,7 @@
 #include "event/loop.hpp"
 #include "source/cached_lookup.hpp"
 #include "source/source.hpp"
+#include "source/trust_gate.hpp"
 
 namespace onionmx::engine {
 
@@ -40,6 +41,7 @@ struct MapInfo {
 struct SharedParts {
   std::shared_ptr<source::SrvLookup> dns;        // what the dns link fetches through
   std::shared_ptr<source::CachedLookup> cached;  // null without a cache
+  std::shared_ptr<source::TrustGate> gate;       // null when [trust] turns both off
   bool dns_in_chain = false;                     // without the dns link nothing may query DNS
   bool built = false;
   dns::DnsStats* dns_stats = nullptr;  // in: where the DNS client counts (engine-owned)

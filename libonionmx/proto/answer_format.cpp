@@ -188,6 +188,23 @@ std::string format_json(const record::Answer& a) {
   out += a.stale ? "true" : "false";
   append_field(out, "age");
   out += std::to_string(a.age);
+  append_field(out, "policy");
+  if (!a.policy.present) {
+    out += "null";
+  } else {
+    const auto& p = a.policy;
+    out += "{\"mode\":";
+    append_json_string(out, p.mode);
+    out += ",\"max_age\":" + std::to_string(p.max_age) +
+           ",\"pinned\":" + (p.pinned ? "true" : "false") +
+           ",\"pin_expires\":" + std::to_string(p.pin_expires) +
+           ",\"authenticated\":" + (p.authenticated ? "true" : "false");
+    if (!p.error.empty()) {
+      out += ",\"error\":";
+      append_json_string(out, p.error);
+    }
+    out += '}';
+  }
   if (!a.explain.empty()) {
     append_field(out, "explain");
     out += '[';
@@ -212,6 +229,10 @@ std::string format_text(const record::Answer& a, const AnswerStyle& style) {
   if (a.source == "cache") out += ", age " + std::to_string(a.age);
   if (a.stale) out += ", STALE: DNS failed";
   if (a.authenticated) out += ", DNSSEC authenticated";
+  if (a.policy.present) {
+    out += ", policy " + a.policy.mode;
+    if (a.policy.pinned) out += " (pinned)";
+  }
   out += "): " + safe_reason(a.reason);
   return out;
 }

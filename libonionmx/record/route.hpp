@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "base/status.hpp"
-#include "record/trust.hpp"
 
 namespace onionmx::record {
 
@@ -35,6 +34,17 @@ inline constexpr std::string_view kOriginPin = "pin";        // a pinned route, 
 // KnownRoute: DNS failed for a domain the cache knows to have an onion
 // (past serve-stale); the policy never sends it to the clearnet.
 enum class Failure { None, Dns, KnownRoute };
+
+// Policy state of one answer (the JSON `policy` field).
+struct AnswerPolicy {
+  bool present = false;  // false: JSON null (no record, no live pin)
+  std::string mode;      // "enforce", "testing", "none", "invalid"
+  std::uint32_t max_age = 0;
+  bool pinned = false;
+  std::int64_t pin_expires = 0;
+  bool authenticated = false;
+  std::string error;  // mode "invalid"
+};
 
 struct Answer {
   base::Status status = base::Status::Internal;

@@ -15,6 +15,14 @@
 
 namespace onionmx::record {
 
+// [trust] of onionmx.toml(5) (docs/route-trust.md).
+struct TrustSettings {
+  bool policy = true;           // read the policy record, keep pins
+  bool downgrade_guard = true;  // MTA-STS / DANE downgrade guard
+
+  bool any() const noexcept { return policy || downgrade_guard; }
+};
+
 // The `v=ONIONMX1` TXT record at the SRV name (docs/policy-record.md).
 struct PolicyFacts {
   enum class State : std::uint8_t {
@@ -50,17 +58,6 @@ struct Pin {
   std::vector<SrvRecord> records;  // as answered when pinned, wire order
   std::int64_t expires = 0;        // Unix seconds
   std::uint32_t max_age = 0;       // of the policy that pinned it
-};
-
-// Policy state of one answer (the JSON `policy` field).
-struct AnswerPolicy {
-  bool present = false;  // false: JSON null (no record, no live pin)
-  std::string mode;      // "enforce", "testing", "none", "invalid"
-  std::uint32_t max_age = 0;
-  bool pinned = false;
-  std::int64_t pin_expires = 0;
-  bool authenticated = false;
-  std::string error;  // mode "invalid"
 };
 
 }  // namespace onionmx::record

@@ -11,6 +11,7 @@
 
 #include "record/srv.hpp"
 #include "source/cached_lookup.hpp"
+#include "source/trust_gate.hpp"
 #include "source/source.hpp"
 
 namespace onionmx::source {
@@ -19,13 +20,16 @@ class CacheSource final : public Source {
  public:
   static constexpr std::string_view kName = "cache";
   // `cached` may be null: no cache, every domain passes.
-  CacheSource(std::shared_ptr<CachedLookup> cached, record::UniformRng rng);
+  // `gate` (may be null) applies policy, pins and the downgrade guard.
+  CacheSource(std::shared_ptr<CachedLookup> cached, record::UniformRng rng,
+              std::shared_ptr<TrustGate> gate = nullptr);
   void lookup(const Query& q, StepCallback done) override;
   void shutdown() noexcept override { cached_.reset(); }
 
  private:
   std::shared_ptr<CachedLookup> cached_;
   record::UniformRng rng_;
+  std::shared_ptr<TrustGate> gate_;
 };
 
 }  // namespace onionmx::source

@@ -51,6 +51,8 @@ record::RecordSet CachedLookup::from_entry(const cache::Entry& e, base::Clock::M
   set.stale = stale;
   set.age = cache::Cache::age(e, now);
   set.authenticated = e.authenticated;
+  set.policy = e.policy;
+  set.guard = e.guard;
   set.received = e.fetched;
   if (stale) {
     set.ttl = cache_->settings().stale_ttl;
@@ -170,7 +172,11 @@ void CachedLookup::on_answer(const std::string& domain, record::RecordSet set) {
   Flight f = std::move(node.mapped());
   waiting_ -= f.waiters.size();
   const auto now = clock_.monotonic();
-  const bool definitive = set.status == base::Status::Ok || set.status == base::Status::NotFound;
+  // A set whose guard queries failed is not stored: it is asked again, and
+  // meanwhile a stale entry keeps its own facts (docs/route-trust.md).
+  const bool definitive = (set.status == base::Status::Ok &&
+                           set.guard.state != record::GuardFacts::State::Failed) ||
+                          set.status == base::Status::NotFound;
   if (definitive) {
     store(domain, set);
   } else if (!shutting_down_) {
@@ -218,6 +224,8 @@ void CachedLookup::store(const std::string& domain, const record::RecordSet& set
   e.positive = set.status == base::Status::Ok;
   e.ttl = s.clamp_ttl(e.positive, set.ttl);
   e.authenticated = set.authenticated;
+  e.policy = set.policy;
+  e.guard = set.guard;
   e.fetched = set.received;
   e.fetched_wall =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch()).count();

@@ -31,8 +31,9 @@ record::Answer answer_from_set(record::RecordSet set, const record::UniformRng& 
   return a;
 }
 
-DnsSource::DnsSource(std::shared_ptr<SrvLookup> lookup, record::UniformRng rng)
-    : rng_(std::move(rng)), lookup_(std::move(lookup)) {}
+DnsSource::DnsSource(std::shared_ptr<SrvLookup> lookup, record::UniformRng rng,
+                     std::shared_ptr<TrustGate> gate)
+    : rng_(std::move(rng)), gate_(std::move(gate)), lookup_(std::move(lookup)) {}
 
 namespace {
 
@@ -57,6 +58,15 @@ void DnsSource::lookup(const Query& q, StepCallback done) {
   // After shutdown() (the chain is going away): never the failure policy.
   if (!lookup_) {
     decide_here(done, base::Status::Temp, "DNS lookup cancelled (shutting down)");
+    return;
+  }
+  if (gate_) {
+    lookup_->fetch(q, [this, q, done = std::move(done)](record::RecordSet set) {
+      Step step;
+      step.decided = true;
+      step.answer = gate_->judge(std::move(set), q, rng_);
+      done(std::move(step));
+    });
     return;
   }
   lookup_->fetch(q, [this, done = std::move(done)](record::RecordSet set) {

@@ -17,6 +17,7 @@
 #include "record/srv.hpp"
 #include "source/source.hpp"
 #include "source/srv_lookup.hpp"
+#include "source/trust_gate.hpp"
 
 namespace onionmx::source {
 
@@ -27,7 +28,9 @@ record::Answer answer_from_set(record::RecordSet set, const record::UniformRng& 
 class DnsSource final : public Source {
  public:
   static constexpr std::string_view kName = "dns";
-  DnsSource(std::shared_ptr<SrvLookup> lookup, record::UniformRng rng);
+  // `gate` (may be null) applies policy, pins and the downgrade guard.
+  DnsSource(std::shared_ptr<SrvLookup> lookup, record::UniformRng rng,
+            std::shared_ptr<TrustGate> gate = nullptr);
   void lookup(const Query& q, StepCallback done) override;
   void shutdown() noexcept override { lookup_.reset(); }
   // Tests inject a deterministic generator for the RFC 2782 order.
@@ -37,6 +40,7 @@ class DnsSource final : public Source {
  private:
   // rng_ first: pending fetches may still answer while lookup_ goes.
   record::UniformRng rng_;
+  std::shared_ptr<TrustGate> gate_;
   std::shared_ptr<SrvLookup> lookup_;
 };
 

@@ -22,6 +22,9 @@ struct RrQuery {
   std::string name;  // presentation form, no trailing dot
   RrType type = RrType::Txt;
   bool explain = false;
+  // Report the resolver's AD bit even with dns.dnssec = off: the guard's
+  // queries, where a secure answer can only make onionmx stricter.
+  bool trust_ad = false;
 };
 
 struct RrSet {

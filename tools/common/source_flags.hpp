@@ -1,6 +1,7 @@
 // source_flags.hpp - the source and resolver flags shared by onionmx-lookup
 // and onionmxd: --config, --server, --tcp/--no-tcp, --dnssec, --timeout,
-// --map, --trusted-key, --state-dir, --cache-file, --cache-size, --no-cache.
+// --map, --trusted-key, --state-dir, --cache-file, --cache-size, --no-cache,
+// --no-policy, --no-downgrade-guard.
 //
 // Header-only over CLI11 and the public C++ API (onionmx.hpp), so both
 // tools still use nothing but the public headers.  The configuration file
@@ -32,6 +33,8 @@ struct SourceArgs {
   std::string cache_file;
   long cache_size = -1;
   bool no_cache = false;
+  bool no_policy = false;
+  bool no_downgrade_guard = false;
 };
 
 inline void define_source_flags(CLI::App& app, SourceArgs& a) {
@@ -65,6 +68,10 @@ inline void define_source_flags(CLI::App& app, SourceArgs& a) {
   app.add_option("--cache-size", a.cache_size, "Cache entries (0 turns the cache off)")
       ->check(CLI::Range(0L, 100000000L));
   app.add_flag("--no-cache", a.no_cache, "No cache: every lookup asks DNS");
+  app.add_flag("--no-policy", a.no_policy,
+               "Ignore v=ONIONMX1 policy records and keep no pins (docs/route-trust.md)");
+  app.add_flag("--no-downgrade-guard", a.no_downgrade_guard,
+               "Use unauthenticated onion routes of domains that publish MTA-STS or DANE");
 }
 
 // --config: the given file, else the default one if it exists.
@@ -85,6 +92,8 @@ inline std::string apply_source_flags(const SourceArgs& a, onionmx::Options& opt
   opts.map_path = a.map;
   if (!a.trusted_keys.empty()) opts.trusted_keys = a.trusted_keys;
   opts.state_dir = a.state_dir;
+  opts.no_policy = a.no_policy;
+  opts.no_downgrade_guard = a.no_downgrade_guard;
   if (a.no_cache && a.cache_size > 0) return "--no-cache contradicts --cache-size";
   if (a.no_cache) opts.cache_size = 0;
   if (a.cache_size >= 0) opts.cache_size = static_cast<std::size_t>(a.cache_size);
