@@ -405,9 +405,11 @@ class Pins(TrustCase):
         t0 = time.time()
         o, p, ctx = self.lookup(origin, cfg)
         t1 = time.time()
+        t_fetch = time.monotonic()
         self.assertEqual((o["status"], o["source"]), ("found", "dns"), ctx)
         self.assert_pinned(o, ctx, max_age, t0, t1)
-        return time.monotonic()
+        self.assertEqual(self.pins(cfg), {origin: {dh.V1}}, "the pin is in the cache file")
+        return t_fetch
 
     @staticmethod
     def after_ttl(t_fetch):
@@ -525,6 +527,7 @@ class Pins(TrustCase):
         o, p, ctx = self.lookup(origin, cfg, "--dnssec", "prefer")
         t_fetch = time.monotonic()
         self.assertTrue(o["policy"] and o["policy"]["pinned"], ctx)
+        self.assertEqual(self.pins(cfg), {origin: {dh.V1}})
         zone2 = step_zone(origin, 701, dh.V2, policy_text("none"))
         dh.knot_replace_zone(knot, origin, dh.resign_zone(self.dir, zone2), 701)
         dh.wait_until(lambda: wire_srv_targets(unbound.port, origin)[1:] == ({dh.V2}, True),
@@ -547,6 +550,7 @@ class Pins(TrustCase):
         o, p, ctx = self.lookup(origin, cfg)
         t_fetch = time.monotonic()
         self.assertEqual((onions(o), o["policy"]["pinned"]), ({dh.V1, dh.V2}, True), ctx)
+        self.assertEqual(self.pins(cfg), {origin: {dh.V1, dh.V2}})
         dh.knot_replace_zone(knot, origin, step_zone(origin, 801, dh.V2,
                                                      policy_text("enforce")).text(), 801)
         self.after_ttl(t_fetch)
@@ -554,6 +558,7 @@ class Pins(TrustCase):
         self.assertEqual((o["status"], o["source"], onions(o)), ("found", "dns", {dh.V2}), ctx)
         self.assertNotIn(HIJACK, p.stderr, ctx)
         self.assertTrue(o["policy"]["pinned"], ctx)
+        self.assertEqual(self.pins(cfg), {origin: {dh.V2}}, "pinned again, with what is left")
 
     def test_dns_failure_under_a_pin_is_temp_even_with_clearnet(self):
         origin = "down.test"
