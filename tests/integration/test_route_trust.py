@@ -466,6 +466,37 @@ class Pins(TrustCase):
         self.assert_pin_held(o, p, ctx, pinned=dh.V1, shown=dh.V2)
         self.assertEqual(self.pins(cfg), {origin: {dh.V1}})
 
+    def test_invalid_record_leaves_the_pin_alone(self):
+        origin = "garbled.test"
+        knot = self.own_knot(step_zone(origin, 350, dh.V1, policy_text("enforce")))
+        cfg = self.config(knot.port)
+        t_fetch = self.pin_first(origin, cfg)
+        dh.knot_replace_zone(knot, origin, step_zone(origin, 351, dh.V2,
+                                                     "v=ONIONMX1; mode=enforce").text(), 351)
+        self.after_ttl(t_fetch)
+        o, p, ctx = self.lookup(origin, cfg)
+        self.assert_pin_held(o, p, ctx, pinned=dh.V1, shown=dh.V2)
+        self.assertEqual(self.pins(cfg), {origin: {dh.V1}})
+
+    def test_pinned_route_passes_the_guard(self):
+        # The domain starts publishing MTA-STS after it was pinned: its
+        # unsigned SRV still names only pinned onions, so it is authenticated.
+        origin = "later-sts.test"
+        knot = self.own_knot(step_zone(origin, 370, dh.V1, policy_text("enforce")))
+        cfg = self.config(knot.port)
+        t_fetch = self.pin_first(origin, cfg)
+        z = step_zone(origin, 371, dh.V1, policy_text("enforce"))
+        dh.add_rr(z, "_mta-sts", "TXT", dh.txt_rdata("v=STSv1; id=1"), ttl=STEP_TTL)
+        dh.knot_replace_zone(knot, origin, z.text(), 371)
+        self.after_ttl(t_fetch)
+        o, p, ctx = self.lookup(origin, cfg)
+        self.assertEqual((o["status"], o["source"], onions(o)), ("found", "dns", {dh.V1}), ctx)
+        self.assertNotIn("downgrade guard", p.stderr, ctx)
+        self.explain_has(o, "guard:", ctx)
+        # Without the pin (--no-policy) the same answer is refused.
+        o, p, ctx = self.lookup(origin, cfg, "--no-policy")
+        self.assertEqual((o["status"], o["source"]), ("notfound", "guard"), ctx)
+
     def test_expired_pin_lets_the_changed_route_in(self):
         origin = "expiry.test"
         max_age = 2
