@@ -262,8 +262,8 @@ void CaresClient::on_deadline() {
     deadlines_.pop_front();
     // Completed lookups are skipped here rather than searched for on
     // completion: the queue stays O(1) per lookup.
-    if (requests_.count(serial)) {
-      ++stats_->timeouts;
+    if (auto it = requests_.find(serial); it != requests_.end()) {
+      if (it->second->qtype == kTypeSrv) ++stats_->timeouts;
       fail_temp(serial, "DNS timeout: no usable answer within " +
                             std::to_string(cfg_.timeout.count()) + " ms");
     }
@@ -321,7 +321,7 @@ void CaresClient::send_query(Request& r) {
   Channel& ch = *channel_;
   auto token = std::make_unique<Token>(Token{this, &ch, r.serial});
   ++ch.outstanding;
-  ++stats_->queries;
+  ++(r.qtype == kTypeSrv ? stats_->queries : stats_->trust_queries);
   // 1.18.1 ares_send keeps the caller's ID (docs/dns-discovery.md); the callback may
   // run before ares_send returns, so `r` must not be touched afterwards.
   ares_send(
@@ -355,7 +355,7 @@ void CaresClient::on_answer(Channel& ch, std::uint64_t serial, int status, int t
   if (it == requests_.end()) return;  // deadline already answered it
   Request& r = *it->second;
   if (!answered) {
-    if (status == ARES_ETIMEOUT) ++stats_->timeouts;
+    if (status == ARES_ETIMEOUT && r.qtype == kTypeSrv) ++stats_->timeouts;
     fail_temp(serial, ares_failure(status == ARES_SUCCESS ? ARES_EBADRESP : status, timeouts,
                                    join(cfg_.servers)));
     return;
@@ -505,7 +505,7 @@ void CaresClient::fail_temp(std::uint64_t serial, std::string reason) {
     set.status = base::Status::Temp;
     set.owner = it->second->qname;
     set.reason = std::move(reason);
-    if (!shutting_down_) ++stats_->failures;
+    if (!shutting_down_) ++stats_->trust_failures;
     return finish_rr(serial, std::move(set));
   }
   record::RecordSet set;

@@ -15,6 +15,9 @@ struct DnsStats {
   std::uint64_t queries = 0;   // SRV queries handed to c-ares (CNAME hops included)
   std::uint64_t failures = 0;  // lookups that ended in a temporary failure
   std::uint64_t timeouts = 0;  // of those, the ones that ran out of time
+  // Policy and downgrade-guard queries (TXT, MX, TLSA; docs/route-trust.md).
+  std::uint64_t trust_queries = 0;
+  std::uint64_t trust_failures = 0;
 };
 
 }  // namespace onionmx::dns

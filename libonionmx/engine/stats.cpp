@@ -48,6 +48,20 @@ std::vector<Stat> collect_stats(const Engine& engine, std::int64_t now) {
                  num(d.failures)});
   out.push_back({"onionmx_dns_timeouts_total", "DNS lookups that ended without an answer in time",
                  Counter, num(d.timeouts)});
+  out.push_back({"onionmx_trust_queries_total",
+                 "Policy and downgrade-guard queries sent to DNS (TXT, MX, TLSA)", Counter,
+                 num(d.trust_queries)});
+  out.push_back({"onionmx_trust_query_failures_total",
+                 "Policy and downgrade-guard queries that ended in a temporary failure", Counter,
+                 num(d.trust_failures)});
+  out.push_back({"onionmx_pins", "Routes pinned by enforce policies", Gauge,
+                 num(c ? c->pin_count() : 0)});
+  out.push_back({"onionmx_pin_holds_total",
+                 "Pinned routes answered instead of a changed or missing SRV set (possible hijacks)",
+                 Counter, num(cs.pin_holds)});
+  out.push_back({"onionmx_guard_refusals_total",
+                 "Onion routes refused by the downgrade guard (MTA-STS or DANE, not authenticated)",
+                 Counter, num(cs.guard_refusals)});
   // The static map of the running configuration.
   const MapInfo& m = engine.map_info();
   out.push_back(

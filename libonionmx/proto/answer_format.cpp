@@ -188,10 +188,10 @@ std::string format_json(const record::Answer& a) {
   out += a.stale ? "true" : "false";
   append_field(out, "age");
   out += std::to_string(a.age);
-  append_field(out, "policy");
-  if (!a.policy.present) {
-    out += "null";
-  } else {
+  // Only for domains with a policy record or a pin: other answers keep
+  // their documented bytes (docs/route-trust.md).
+  if (a.policy.present) {
+    append_field(out, "policy");
     const auto& p = a.policy;
     out += "{\"mode\":";
     append_json_string(out, p.mode);

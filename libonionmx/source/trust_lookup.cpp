@@ -24,7 +24,11 @@ struct TrustLookup::Join {
   std::string guard_reason;
   record::PolicyFacts policy;
   record::GuardFacts guard;
-  std::uint32_t ttl = UINT32_MAX;  // smallest TTL of the parts
+  // Smallest TTL of the parts' records.  Denials do not shorten the set's
+  // life: a domain that starts publishing MTA-STS or a policy is seen when
+  // the SRV set is next fetched, and a negative TTL (often seconds) would
+  // otherwise multiply the DNS load of every domain with an onion.
+  std::uint32_t ttl = UINT32_MAX;
   std::vector<std::string> explain;
 
   void note(std::string line) {
@@ -116,7 +120,6 @@ void TrustLookup::ask_policy(const std::shared_ptr<Join>& j) {
       j->ttl = std::min(j->ttl, set.ttl);
     } else if (set.status == base::Status::NotFound) {
       p.state = record::PolicyFacts::State::Absent;
-      j->ttl = std::min(j->ttl, set.ttl);
       j->note("policy: no policy record (" + set.reason + ")");
     } else {
       p.state = record::PolicyFacts::State::Failed;
@@ -147,7 +150,6 @@ void TrustLookup::ask_mta_sts(const std::shared_ptr<Join>& j) {
         j->note("guard: no MTA-STS record at " + name);
       }
     } else if (set.status == base::Status::NotFound) {
-      j->ttl = std::min(j->ttl, set.ttl);
       j->note("guard: no MTA-STS (" + set.reason + ")");
     } else {
       j->fail_guard(name + " TXT", set);
@@ -169,7 +171,7 @@ void TrustLookup::ask_mx(const std::shared_ptr<Join>& j) {
       j->fail_guard(j->query.domain + " MX", set);
       j->note("guard: MX query failed: " + set.reason);
     } else {
-      j->ttl = std::min(j->ttl, set.ttl);
+      if (set.status == base::Status::Ok) j->ttl = std::min(j->ttl, set.ttl);
       if (set.status != base::Status::Ok) {
         j->note("guard: no MX records (" + set.reason + "): no DANE");
       } else if (!set.authenticated) {
@@ -201,7 +203,6 @@ void TrustLookup::ask_mx(const std::shared_ptr<Join>& j) {
               j->fail_guard("_25._tcp." + host + " TLSA", t);
               j->note("guard: TLSA query for " + host + " failed: " + t.reason);
             } else {
-              j->ttl = std::min(j->ttl, t.ttl);
               j->note("guard: no DNSSEC-secure TLSA records for MX host " + host);
             }
             maybe_finish(j);
