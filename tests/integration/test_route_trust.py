@@ -200,15 +200,18 @@ prefetch = false
         return o, p, ctx
 
     def check_schema(self, o, ctx):
-        for field in ("status", "routes", "source", "reason", "authenticated", "policy"):
+        for field in ("status", "routes", "source", "reason", "authenticated"):
             self.assertIn(field, o, ctx)
         if o["status"] == "found":
             self.assertTrue(o["routes"], ctx)
         else:
             self.assertEqual(o["routes"], [], ctx)
-        pol = o["policy"]
-        if pol is None:
+        # docs/route-trust.md: the member only for a policy record or a live
+        # pin; other answers keep their former members.
+        if "policy" not in o:
+            o["policy"] = None
             return
+        pol = o["policy"]
         self.assertIsInstance(pol, dict, ctx)
         for field, typ in (("mode", str), ("max_age", int), ("pinned", bool),
                            ("pin_expires", int), ("authenticated", bool)):
@@ -372,10 +375,10 @@ class PolicyRecord(TrustCase):
             old, p_old, ctx_old = self.lookup(key, cfg, "--no-policy", "--no-downgrade-guard",
                                               explain=False)
             self.forget()
-            for field in ("status", "source", "reason", "ttl", "authenticated", "stale"):
-                self.assertEqual(o[field], old[field], f"{field}\n{ctx}\n{ctx_old}")
-            self.assertEqual(o["routes"], old["routes"], f"{ctx}\n{ctx_old}")
-            self.assertEqual((p.returncode, p.stderr), (p_old.returncode, p_old.stderr))
+            # The same bytes: no member added, none changed (Knot's TTLs
+            # are fixed, so even ttl must match).
+            self.assertEqual((p.returncode, p.stdout, p.stderr),
+                             (p_old.returncode, p_old.stdout, p_old.stderr), f"{ctx}\n{ctx_old}")
 
     def test_no_policy_flag_reads_no_record_and_pins_nothing(self):
         cfg = self.config(KNOT.port)
