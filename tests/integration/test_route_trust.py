@@ -609,7 +609,7 @@ class Pins(TrustCase):
                          "the pinned domain's entry was evicted")
         knot.kill()
         o, p, ctx = self.lookup(origin, cfg)
-        self.assertEqual((o["status"], p.returncode), ("temp", EXIT_TEMP), ctx)
+        self.assertEqual((o["status"], p.returncode, o["ttl"]), ("temp", EXIT_TEMP, 0), ctx)
         self.assertTrue(o["policy"] and o["policy"]["pinned"], ctx)
         # A domain without a pin, same failure: the clearnet policy.
         o, p, ctx = self.lookup("never." + origin, cfg)
@@ -639,9 +639,16 @@ class DowngradeGuard(TrustCase):
         return o, p, ctx
 
     def test_mta_sts_with_unsigned_srv_is_refused(self):
-        o, _, ctx = self.assert_refused("user@sts." + ORIGIN, self.config(KNOT.port),
-                                        names="MTA-STS")
+        cfg = self.config(KNOT.port)
+        o, _, ctx = self.assert_refused("user@sts." + ORIGIN, cfg, names="MTA-STS")
         self.assertIsNone(o["policy"], ctx)
+        # The guard's facts are cached with the SRV set: refused again.
+        q0 = KNOT.query_counts()["query"]
+        o, p, ctx = self.lookup("user@sts." + ORIGIN, cfg)
+        self.assertEqual((o["status"], o["source"], p.returncode),
+                         ("notfound", "guard", EXIT_NOTFOUND), ctx)
+        self.assertIn("MTA-STS", o["reason"], ctx)
+        self.assertEqual(KNOT.query_counts()["query"], q0, f"answered from the cache: {ctx}")
 
     def test_mta_sts_with_signed_srv_is_found(self):
         cfg = self.config(UNBOUND.port)
@@ -688,6 +695,12 @@ class DowngradeGuard(TrustCase):
         self.assertEqual((o["status"], o["source"]), ("notfound", "policy"), ctx)
         # An authenticated route does not depend on the guard's answers.
         self.assert_found(key, cfg, "--dnssec", "prefer", authenticated=True)
+
+    def test_failed_guard_query_answer_has_ttl_0(self):
+        # docs/dns-discovery.md, TTLs: temp and perm answers carry TTL 0,
+        # so no consumer of the answer caches a failure.
+        o, p, ctx = self.lookup("user@" + STS_BOGUS, self.config(UNBOUND.port), "--dnssec", "off")
+        self.assertEqual((o["status"], o["ttl"]), ("temp", 0), ctx)
 
     def test_no_downgrade_guard_lets_the_route_through(self):
         key = "user@sts." + ORIGIN
