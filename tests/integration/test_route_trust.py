@@ -328,6 +328,11 @@ class PolicyRecord(TrustCase):
         self.assertEqual((o["status"], o["source"]), ("found", "cache"), ctx)
         self.assertEqual((o["policy"]["mode"], o["policy"]["pinned"]), ("enforce", True), ctx)
         self.assertGreaterEqual(o["policy"]["pin_expires"], expires, ctx)
+        # --cache-purge drops the entry and the pin (docs/route-trust.md).
+        p = self.run_cli(["--config", cfg, "--cache-file", self.cache,
+                          "--cache-purge", "enforce." + ORIGIN])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual((self.dump(cfg), self.pins(cfg)), ([], {}))
 
     def assert_unpinned(self, label, mode):
         cfg = self.config(KNOT.port)
