@@ -16,8 +16,10 @@ loopback port (tests/integration/dnsharness.py).
       the onion the zone says.
   (3) with --compare-trust: (2) twice more, in the same run, with the policy
       record and downgrade guard off (--no-policy --no-downgrade-guard, the
-      baseline) and on (the default; docs/route-trust.md), counting Knot's
-      queries per lookup; every 5th domain publishes a v=ONIONMX1 policy.
+      baseline), on (the default; docs/route-trust.md) and on with
+      [trust] queries = "after-srv", counting Knot's queries per lookup, on
+      the N domains plus N that have no onion (NXDOMAIN); every 5th domain
+      publishes a v=ONIONMX1 policy.
 Prints a JSON object and a human line. Exit 0 ok, 1 failure, 77 tools missing.
 """
 
@@ -143,22 +145,31 @@ def main():
         trust = None
         if args.compare_trust:
             trust = {}
-            for label, extra in (("off", ["--no-policy", "--no-downgrade-guard"]), ("on", [])):
+            after = os.path.join(workdir, "after-srv.toml")
+            with open(after, "w") as f:
+                f.write('[trust]\nqueries = "after-srv"\n')
+            # Half the keys have no onion (NXDOMAIN), as most mail domains.
+            mixed = [k for pair in zip(keys, (f"absent{i}.bench.test" for i in range(len(keys))))
+                     for k in pair]
+            for label, extra in (("off", ["--no-policy", "--no-downgrade-guard"]), ("on", []),
+                                 ("after_srv", ["--config", after])):
                 cmd = [args.lookup, "--server", f"127.0.0.1:{port}", "--format", "json",
                        "--no-cache"] + extra + args.lookup_arg + ["-"]
                 q0 = knot.query_counts()["query"]
                 t1 = time.monotonic()
-                run = subprocess.run(cmd, input="".join(k + "\n" for k in keys),
+                run = subprocess.run(cmd, input="".join(k + "\n" for k in mixed),
                                      capture_output=True, text=True, timeout=600)
                 w = time.monotonic() - t1
                 q = knot.query_counts()["query"] - q0
                 got = sum(1 for ln in run.stdout.splitlines() if '"status":"found"' in ln)
-                if got != len(keys):
-                    problems.append(f"trust {label}: {got}/{len(keys)} found")
-                trust[label] = {"wall_s": round(w, 3), "lookups_per_s": round(len(keys) / w, 1),
-                                "queries_per_lookup": round(q / len(keys), 3)}
-            trust["on_to_off_throughput"] = round(
-                trust["on"]["lookups_per_s"] / trust["off"]["lookups_per_s"], 3)
+                nf = sum(1 for ln in run.stdout.splitlines() if '"status":"notfound"' in ln)
+                if (got, nf) != (len(keys), len(keys)):
+                    problems.append(f"trust {label}: {got} found, {nf} not found of {len(mixed)}")
+                trust[label] = {"wall_s": round(w, 3), "lookups_per_s": round(len(mixed) / w, 1),
+                                "queries_per_lookup": round(q / len(mixed), 3)}
+            for label in ("on", "after_srv"):
+                trust[label + "_to_off_throughput"] = round(
+                    trust[label]["lookups_per_s"] / trust["off"]["lookups_per_s"], 3)
 
         lps = len(keys) / wall if wall > 0 else 0.0
         result = {
@@ -185,7 +196,10 @@ def main():
                   f"{trust['off']['queries_per_lookup']} queries/lookup | on: "
                   f"{trust['on']['lookups_per_s']:.0f} lookups/s, "
                   f"{trust['on']['queries_per_lookup']} queries/lookup | on/off "
-                  f"{trust['on_to_off_throughput']:.3f}")
+                  f"{trust['on_to_off_throughput']:.3f} | after-srv: "
+                  f"{trust['after_srv']['lookups_per_s']:.0f} lookups/s, "
+                  f"{trust['after_srv']['queries_per_lookup']} queries/lookup, /off "
+                  f"{trust['after_srv_to_off_throughput']:.3f}")
         for p in problems[:20]:
             print("PROBLEM:", p, file=sys.stderr)
         if len(problems) > 20:
