@@ -1079,3 +1079,67 @@ if __name__ == "__main__":
         _serve()
     else:
         sys.exit("usage: dnsharness.py serve")
+
+
+# ==========================================================================
+# Route trust (test_route_trust.py): records with their own TTLs, zones
+# rewritten between steps, re-signing with the key sign_zone() made, and
+# RRSIGs of any type corrupted.  Additive: nothing above uses these.
+
+TYPE_MX, TYPE_TLSA = 15, 52
+
+
+def add_rr(zone, owner, rrtype, rdata, ttl=None):
+    """Any record, with its own TTL (Zone.add has none)."""
+    zone.other.add(owner)
+    zone.lines.append(f"{owner} {ttl or ''} IN {rrtype} {rdata}")
+
+
+def txt_rdata(text):
+    """TXT presentation of one character-string (RFC 1035 §5.1 quoting)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def resign_zone(workdir, zone):
+    """Sign `zone` again with the key sign_zone() generated for its origin
+    in `workdir`, so the trust anchor stays valid. Returns the signed text."""
+    kdir = os.path.join(workdir, "keys-" + zone.origin)
+    if not any(n.startswith("K") and n.endswith(".key") for n in os.listdir(kdir)):
+        raise RuntimeError(f"no key for {zone.origin} in {kdir}: sign_zone() first")
+    src = os.path.join(kdir, zone.origin + ".zone")
+    out = src + ".signed"
+    with open(src, "w") as f:
+        f.write(zone.text())
+    subprocess.run(["dnssec-signzone", "-S", "-K", kdir, "-z", "-O", "full", "-o", zone.origin,
+                    "-f", out, src], check=True, capture_output=True, cwd=kdir)
+    with open(out) as f:
+        return f.read()
+
+
+def corrupt_rrsig(text, fqdn, covered):
+    """Flip one bit of every RRSIG covering `covered` (e.g. "TXT") at owner
+    `fqdn` (absolute, trailing dot) in signed zone text (-O full layout:
+    owner ttl IN RRSIG type alg labels ttl exp inc tag signer sig...)."""
+    lines = text.splitlines()
+    done = False
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if len(parts) > 13 and parts[0] == fqdn and parts[3] == "RRSIG" and parts[4] == covered:
+            sig = bytearray(base64.b64decode("".join(parts[13:])))
+            sig[5] ^= 0x01
+            lines[i] = " ".join(parts[:13] + [base64.b64encode(bytes(sig)).decode()])
+            done = True
+    if not done:
+        raise RuntimeError(f"no RRSIG {covered} at {fqdn} to corrupt")
+    return "\n".join(lines) + "\n"
+
+
+def knot_replace_zone(knot, origin, text, serial, ready_s=10.0):
+    """Rewrite a zone file of a running KnotServer and reload it; returns
+    once Knot answers with the new SOA serial."""
+    with open(os.path.join(knot.dir, origin + ".zone"), "w") as f:
+        f.write(text)
+    subprocess.run(["knotc", "-s", knot.sock, "zone-reload", origin], check=True,
+                   capture_output=True, timeout=10)
+    wait_until(lambda: _soa_serial_is(knot.port, origin, serial), ready_s,
+               f"reload of {origin} (serial {serial})", knot.proc)
