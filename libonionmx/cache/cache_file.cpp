@@ -505,6 +505,8 @@ base::Result<void> save(const std::string& path, Cache& c, const base::Clock& cl
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  // Expired pins would only be dropped again at the next load.
+  c.expire_pins(now_wall);
   ONIONMX_TRY(base::write_file_atomic(path, serialize(c, now_wall), 0600));
   c.mark_saved();
   return {};
