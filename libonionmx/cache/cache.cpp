@@ -131,7 +131,12 @@ std::size_t Cache::expire_pins(std::int64_t now_wall) {
 }
 
 void Cache::for_each_pin(const std::function<void(const record::Pin&)>& fn) const {
-  for (const auto& kv : pins_) fn(kv.second);
+  std::vector<const record::Pin*> sorted;
+  sorted.reserve(pins_.size());
+  for (const auto& kv : pins_) sorted.push_back(&kv.second);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const record::Pin* a, const record::Pin* b) { return a->domain < b->domain; });
+  for (const record::Pin* p : sorted) fn(*p);
 }
 
 void Cache::for_each(const std::function<void(const Entry&)>& fn) const {

@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <functional>
 #include <list>
-#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -151,7 +150,14 @@ class Cache {
   Settings settings_;
   std::list<Entry> lru_;  // most recently used first
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
-  std::map<std::string, record::Pin, std::less<>> pins_;
+  // Hashed: a pinned domain's every cache hit looks its pin up.
+  struct PinHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, record::Pin, PinHash, std::equal_to<>> pins_;
   Stats stats_;
   bool dirty_ = false;
 };

@@ -9,8 +9,8 @@
 // syntax) ignored.  Selection across several TXT records (select_policy):
 // drop those not beginning with "v=ONIONMX1;" (or equal to "v=ONIONMX1");
 // exactly one must be left.  Pure; fuzzed (tests/fuzz/fuzz_policy_record.cpp).
-// Only the grammar lives here; what a lookup does with the policy is not
-// implemented yet.
+// Only the grammar lives here; what a lookup does with the policy is
+// source/trust_gate's (docs/route-trust.md).
 #pragma once
 
 #include <cstdint>

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <optional>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -53,17 +51,17 @@ std::vector<record::SrvRecord> records_of(const std::vector<record::Route>& rout
   return out;
 }
 
-bool same_records(std::vector<record::SrvRecord> a, std::vector<record::SrvRecord> b) {
-  auto key = [](const record::SrvRecord& r) {
-    return std::tie(r.target, r.port, r.priority, r.weight);
-  };
-  auto less = [&](const record::SrvRecord& x, const record::SrvRecord& y) {
-    return key(x) < key(y);
-  };
-  std::sort(a.begin(), a.end(), less);
-  std::sort(b.begin(), b.end(), less);
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [&](const auto& x, const auto& y) { return key(x) == key(y); });
+// The pin holds exactly these routes (as a set).  No copies: this runs on
+// every hit of a pinned domain, and route sets are a handful of records.
+bool same_records(const std::vector<record::SrvRecord>& pinned,
+                  const std::vector<record::Route>& routes) {
+  if (pinned.size() != routes.size()) return false;
+  return std::all_of(routes.begin(), routes.end(), [&](const record::Route& r) {
+    return std::any_of(pinned.begin(), pinned.end(), [&](const record::SrvRecord& p) {
+      return p.target == r.onion && p.port == r.port && p.priority == r.priority &&
+             p.weight == r.weight;
+    });
+  });
 }
 
 }  // namespace
@@ -99,18 +97,20 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
   record::Answer a = answer_from_set(std::move(set), rng);
   const std::string& domain = q.domain;
   const std::int64_t now = now_wall();
-  auto explain = [&](std::string line) {
-    if (q.explain) a.explain.push_back(std::move(line));
+  // Literals are turned into strings only when asked for; call sites that
+  // format (times) test q.explain themselves: this runs on every cache hit.
+  auto explain = [&](auto&& line) {
+    if (q.explain) a.explain.emplace_back(std::forward<decltype(line)>(line));
   };
   // Warnings for what DNS just said; a cached set repeats them at debug.
   const base::LogLevel warn = fresh_from_dns ? base::LogLevel::Warning : base::LogLevel::Debug;
 
-  // The live pin, if any (copied: the cache may change below).
-  std::optional<record::Pin> pin;
+  // The live pin, if any; reset whenever the cache's pins change below.
+  const record::Pin* pin = nullptr;
   if (cache_ && settings_.policy) {
     if (const record::Pin* p = cache_->pin(domain)) {
       if (p->expires > now) {
-        pin = *p;
+        pin = p;
       } else {
         log(base::LogLevel::Info, "domain " + domain + ": pinned route expired at " +
                                       utc_time(p->expires) + "; pin removed");
@@ -118,7 +118,7 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
       }
     }
   }
-  if (pin) explain("policy: route pinned until " + utc_time(pin->expires));
+  if (pin && q.explain) explain("policy: route pinned until " + utc_time(pin->expires));
 
   if (facts.state == record::PolicyFacts::State::Invalid)
     log(warn, "domain " + domain + ": invalid policy record (" + facts.reason +
@@ -156,7 +156,7 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
               "); pin removed");
       explain("policy: DNSSEC-authenticated denial: pin removed");
       cache_->erase_pin(domain);
-      pin.reset();
+      pin = nullptr;
     } else {
       hold("no route (" + a.reason + ")");
     }
@@ -170,7 +170,7 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
                                        routes_text(a.routes) + " (DNSSEC-authenticated)");
       explain("policy: changed route accepted: DNSSEC-authenticated");
       cache_->erase_pin(domain);
-      pin.reset();
+      pin = nullptr;
     } else {
       hold(routes_text(a.routes));
     }
@@ -218,21 +218,20 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
     if (pol.mode == record::PolicyMode::Enforce) {
       if (pol.max_age == 0) {
         if (pin) cache_->erase_pin(domain);
-        pin.reset();
+        pin = nullptr;
       } else {
         const std::int64_t expires = now + pol.max_age;
-        auto recs = records_of(a.routes);
         if (!pin || pin->expires + kPinRefreshSlack < expires ||
-            !same_records(pin->records, recs)) {
+            !same_records(pin->records, a.routes)) {
           if (!pin)
             log(base::LogLevel::Info, "domain " + domain + ": route " + routes_text(a.routes) +
                                           " pinned until " + utc_time(expires) +
                                           " (enforce policy)");
-          record::Pin np{domain, std::move(recs), expires, pol.max_age};
-          cache_->put_pin(np);
-          pin = std::move(np);
+          cache_->put_pin({domain, records_of(a.routes), expires, pol.max_age});
+          pin = cache_->pin(domain);
         }
-        explain("policy: enforce: route pinned until " + utc_time(pin->expires));
+        if (pin && q.explain)
+          explain("policy: enforce: route pinned until " + utc_time(pin->expires));
       }
     } else if (pin) {
       const std::string mode(record::policy_mode_name(pol.mode));
@@ -241,12 +240,23 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
             "domain " + domain + ": policy mode " + mode + " (DNSSEC-authenticated); pin removed");
         explain("policy: mode " + mode + " (DNSSEC-authenticated): pin removed");
         cache_->erase_pin(domain);
-        pin.reset();
-      } else {
+        pin = nullptr;
+      } else if (q.explain) {
         explain("policy: mode " + mode + " without DNSSEC: pin kept until " +
                 utc_time(pin->expires));
       }
     }
+  }
+
+  // The policy record withdrawn altogether: as a downgrade, only with an
+  // authenticated denial (an invalid record never touches the pin).
+  if (used_dns_route && cache_ && settings_.policy && pin &&
+      facts.state == record::PolicyFacts::State::Absent && facts.authenticated) {
+    log(base::LogLevel::Info,
+        "domain " + domain + ": policy record withdrawn (DNSSEC-authenticated denial); pin removed");
+    explain("policy: no policy record (DNSSEC-authenticated): pin removed");
+    cache_->erase_pin(domain);
+    pin = nullptr;
   }
 
   // The `policy` field of the answer.

@@ -7,6 +7,8 @@
 //             RecordSet copy, the callback);
 //   chain     resolver::Resolver with CacheSource + DnsSource over one
 //             shared CachedLookup, resolving "user@domainN.example";
+//   chain+trust  the same with the route-trust gate: entries without a
+//             policy, then all under enforce with a live pin;
 //   baseline  std::unordered_map<std::string, cache::Entry>::find of the
 //             same keys + the same freshness test (ratios are against it);
 //   miss      CachedLookup::fetch of names it does not hold, answered at
@@ -41,6 +43,7 @@
 #include "source/cache_source.hpp"
 #include "source/cached_lookup.hpp"
 #include "source/dns_source.hpp"
+#include "source/trust_gate.hpp"
 
 namespace {
 
@@ -223,6 +226,41 @@ void run_size(std::size_t n, std::size_t lookups, const std::vector<std::string>
            });
            return hit;
          })});
+  }
+  // The same chain with the route-trust gate (docs/route-trust.md) on
+  // every hit: first entries without a policy (most domains), then every
+  // entry under an enforce policy with a live pin.
+  for (const bool enforce : {false, true}) {
+    if (enforce) {
+      const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                   clock().wall().time_since_epoch())
+                                   .count();
+      for (const auto& d : domains) {
+        cache::Entry* e = store->find(d);
+        e->policy.state = record::PolicyFacts::State::Valid;
+        e->policy.policy = {record::PolicyMode::Enforce, 604800};
+        e->guard.state = record::GuardFacts::State::Checked;
+        store->put_pin({d, e->records, now + 604800, 604800});
+      }
+    }
+    auto gate = std::make_shared<source::TrustGate>(store, clock(), nullptr,
+                                                    record::TrustSettings{});
+    std::vector<std::unique_ptr<source::Source>> chain;
+    chain.push_back(std::make_unique<source::CacheSource>(cached, draw, gate));
+    chain.push_back(std::make_unique<source::DnsSource>(cached, draw, gate));
+    resolver::Resolver r(std::move(chain), resolver::FailurePolicy::Defer, nullptr);
+    std::string key;
+    rows.push_back({enforce ? "chain+trust: enforce, pinned" : "chain+trust: no policy", n,
+                    measure(order, [&](std::uint32_t i) {
+                      key = "user@";
+                      key += domains[i];
+                      bool hit = false;
+                      r.resolve(key, false, [&](record::Answer a) {
+                        hit = a.status == base::Status::Ok && a.source == "cache" &&
+                              a.policy.pinned == enforce;
+                      });
+                      return hit;
+                    })});
   }
   if (const auto misses = store->stats().misses; misses != 0) {
     std::fprintf(stderr, "bench_cache: %llu misses among the hits\n",
