@@ -1074,8 +1074,9 @@ TEST(RrAnswer, ServerErrorsAreFailuresNeverNoRecords) {
       const RrAnswer a = interpret_rr_answer(m, "example.org", t);
       EXPECT_EQ(a.kind, RrKind::Failure) << int{rc} << " type " << t;
       EXPECT_FALSE(a.reason.empty());
-      if (rc == kRcodeServFail)
+      if (rc == kRcodeServFail) {
         EXPECT_NE(a.reason.find("SERVFAIL"), std::string::npos) << a.reason;
+      }
     }
   }
   Message tc = question("example.org", kTypeTxt);

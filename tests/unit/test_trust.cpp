@@ -437,7 +437,9 @@ TEST(TrustLookup, ImmediateAndDeferredAnswersInAnyOrderGiveTheSameSet) {
     const std::vector<std::pair<std::string, RrType>> order = {
         {kDomain, RrType::Mx}, {kPolicyName, RrType::Txt}, {kMtaStsName, RrType::Txt}};
     for (std::size_t i = 0; i < order.size(); ++i) {
-      if (static_cast<int>(i) == srv_at) ASSERT_TRUE(rig.dns->answer_srv(rig.dns->srv));
+      if (static_cast<int>(i) == srv_at) {
+        ASSERT_TRUE(rig.dns->answer_srv(rig.dns->srv));
+      }
       ASSERT_TRUE(rig.dns->answer_scripted(order[i].first, order[i].second));
       EXPECT_EQ(got.calls, 0);
     }
@@ -445,7 +447,9 @@ TEST(TrustLookup, ImmediateAndDeferredAnswersInAnyOrderGiveTheSameSet) {
     EXPECT_EQ(got.calls, 0);
     ASSERT_TRUE(rig.dns->answer_scripted("_25._tcp.mx2.example.org", RrType::Tlsa));
     EXPECT_EQ(got.calls, srv_at < 3 ? 1 : 0);
-    if (srv_at == 3) ASSERT_TRUE(rig.dns->answer_srv(rig.dns->srv));
+    if (srv_at == 3) {
+      ASSERT_TRUE(rig.dns->answer_srv(rig.dns->srv));
+    }
     check(got, "deferred, SRV answered at step " + std::to_string(srv_at));
   }
 }
@@ -485,8 +489,9 @@ TEST(TrustLookup, PolicyStateFollowsTheTxtAnswer) {
     const PolicyFacts& p = got.set.policy;
     EXPECT_EQ(p.state, c.state) << c.what;
     EXPECT_TRUE(contains(p.reason, c.reason_has)) << c.what << ": " << p.reason;
-    if (c.state == PolicyFacts::State::Invalid || c.state == PolicyFacts::State::Failed)
+    if (c.state == PolicyFacts::State::Invalid || c.state == PolicyFacts::State::Failed) {
       EXPECT_FALSE(p.reason.empty()) << c.what;
+    }
   }
   Rig rig;
   rig.dns->answers[{kPolicyName, RrType::Txt}] =
@@ -547,7 +552,9 @@ TEST(TrustLookup, ASecureMxRrsetAsksTlsaForAtMostEightHostsSkippingTheNullMx) {
   for (int i = 0; i < 8; ++i) want.push_back("_25._tcp.mx" + std::to_string(i) + ".example.org");
   EXPECT_EQ(rig.log->names(RrType::Tlsa), want);
   for (const auto& q : rig.log->rr)
-    if (q.type == RrType::Tlsa) EXPECT_TRUE(q.trust_ad) << q.name;
+    if (q.type == RrType::Tlsa) {
+      EXPECT_TRUE(q.trust_ad) << q.name;
+    }
   EXPECT_EQ(got.set.guard.state, GuardFacts::State::Checked);
   EXPECT_FALSE(got.set.guard.dane) << "no TLSA records anywhere";
 
