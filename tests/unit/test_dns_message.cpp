@@ -741,8 +741,8 @@ TEST(ParseMalformed, SingleByteCorruptionsNeverCrashAndOnlyEverFailAsBadData) {
 // ===================================================== TXT and MX RDATA
 
 // A reply to `qname IN qtype` with `an` answers and `ns` authority RRs.
-Wire reply_to(std::string_view qname, std::uint16_t qtype, std::uint16_t an,
-              std::uint16_t ns = 0, std::uint16_t flags = kFlagsAnswer) {
+Wire reply_to(std::string_view qname, std::uint16_t qtype, std::uint16_t an, std::uint16_t ns = 0,
+              std::uint16_t flags = kFlagsAnswer) {
   Wire w;
   w.header(7, flags, 1, an, ns, 0).name(qname).u16(qtype).u16(kClassIn);
   return w;
@@ -974,17 +974,38 @@ TEST(RrAnswer, TlsaRecordsCountOnePerRecordAndOnlyAtTheName) {
 
 TEST(RrAnswer, MxExchangesAreSortedByPreferenceStablyAmongEquals) {
   Wire w = reply_to("example.org", kTypeMx, 5);
-  const std::pair<std::uint16_t, const char*> mxs[] = {
-      {20, "mx2.example.org"}, {10, "mx1.example.org"}, {20, "mx3.example.org"},
-      {0, "mx0.example.org"}, {65535, "last.example.net"}};
+  const std::pair<std::uint16_t, const char*> mxs[] = {{20, "mx2.example.org"},
+                                                       {10, "mx1.example.org"},
+                                                       {20, "mx3.example.org"},
+                                                       {0, "mx0.example.org"},
+                                                       {65535, "last.example.net"}};
   for (const auto& [pref, host] : mxs)
     w.ptr(kQname).rr_fields(kTypeMx, 300).u16(pref).name(host).end_rdata();
   const RrAnswer a = interpret_rr_answer(parsed(w), "example.org", kTypeMx);
   ASSERT_EQ(a.kind, RrKind::Records) << a.reason;
-  EXPECT_EQ(a.data, (std::vector<std::string>{"mx0.example.org", "mx1.example.org",
-                                              "mx2.example.org", "mx3.example.org",
-                                              "last.example.net"}));
+  EXPECT_EQ(a.data,
+            (std::vector<std::string>{"mx0.example.org", "mx1.example.org", "mx2.example.org",
+                                      "mx3.example.org", "last.example.net"}));
   EXPECT_EQ(a.mx_preference, (std::vector<std::uint16_t>{0, 10, 20, 20, 65535}));
+}
+
+TEST(RrAnswer, ManyMxOfEqualPreferenceKeepTheirWireOrder) {
+  // Enough records that an unstable sort would reorder equals.
+  Message m = question("example.org", kTypeMx);
+  std::vector<std::string> want10, want20;
+  for (int i = 0; i < 40; ++i) {
+    const std::uint16_t pref = (i * 7) % 3 == 0 ? 10 : 20;
+    ResourceRecord rr = typed("example.org", kTypeMx, 300);
+    rr.mx = "h" + std::to_string(i) + ".example.org";
+    rr.mx_preference = pref;
+    (pref == 10 ? want10 : want20).push_back(*rr.mx);
+    m.answers.push_back(std::move(rr));
+  }
+  const RrAnswer a = interpret_rr_answer(m, "example.org", kTypeMx);
+  ASSERT_EQ(a.kind, RrKind::Records) << a.reason;
+  std::vector<std::string> want = want10;
+  want.insert(want.end(), want20.begin(), want20.end());
+  EXPECT_EQ(a.data, want);
 }
 
 TEST(RrAnswer, NodataCarriesTheRfc2308NegativeTtl) {
@@ -1067,8 +1088,8 @@ TEST(RrAnswer, AnAnswerToAnotherTypeOrNameIsAFailure) {
 }
 
 TEST(RrAnswer, ServerErrorsAreFailuresNeverNoRecords) {
-  for (std::uint8_t rc : {kRcodeServFail, kRcodeRefused, kRcodeFormErr, kRcodeNotImp,
-                          std::uint8_t{9}}) {
+  for (std::uint8_t rc :
+       {kRcodeServFail, kRcodeRefused, kRcodeFormErr, kRcodeNotImp, std::uint8_t{9}}) {
     for (std::uint16_t t : {kTypeTxt, kTypeMx, kTypeTlsa}) {
       Message m = question("example.org", t, rc);
       const RrAnswer a = interpret_rr_answer(m, "example.org", t);

@@ -477,8 +477,7 @@ TEST(TrustLookup, PolicyStateFollowsTheTxtAnswer) {
        PolicyFacts::State::Invalid, "more than one"},
       {"bad mode", rr_ok({"v=ONIONMX1; mode=strict; max_age=60"}), PolicyFacts::State::Invalid,
        "mode"},
-      {"no max_age", rr_ok({"v=ONIONMX1; mode=enforce"}), PolicyFacts::State::Invalid,
-       "max_age"},
+      {"no max_age", rr_ok({"v=ONIONMX1; mode=enforce"}), PolicyFacts::State::Invalid, "max_age"},
       {"timeout", rr_temp("DNS timeout: no usable answer within 5000 ms"),
        PolicyFacts::State::Failed, "DNS timeout"},
   };
@@ -516,10 +515,8 @@ TEST(TrustLookup, MtaStsIsSeenOnlyInAnSTSv1Record) {
     bool mta_sts;
   };
   const Case cases[] = {
-      {{"v=STSv1; id=20240101"}, true},
-      {{"v=spf1 -all", "v=STSv1"}, true},
-      {{"v=STSv10; id=1"}, false},
-      {{"v=stsv1; id=1"}, false},
+      {{"v=STSv1; id=20240101"}, true}, {{"v=spf1 -all", "v=STSv1"}, true},
+      {{"v=STSv10; id=1"}, false},      {{"v=stsv1; id=1"}, false},
       {{"v=spf1 -all"}, false},
   };
   for (const auto& c : cases) {
@@ -567,7 +564,8 @@ TEST(TrustLookup, ASecureMxRrsetAsksTlsaForAtMostEightHostsSkippingTheNullMx) {
 TEST(TrustLookup, OnlyAuthenticatedTlsaRecordsMeanDane) {
   for (bool tlsa_ad : {false, true}) {
     Rig rig;
-    rig.dns->answers[{kDomain, RrType::Mx}] = rr_ok({"mx1.example.org", "mx2.example.org"}, 300, true);
+    rig.dns->answers[{kDomain, RrType::Mx}] =
+        rr_ok({"mx1.example.org", "mx2.example.org"}, 300, true);
     rig.dns->answers[{"_25._tcp.mx2.example.org", RrType::Tlsa}] = rr_ok({""}, 300, tlsa_ad);
     Got got = fetch_now(rig);
     EXPECT_EQ(got.set.guard.dane, tlsa_ad);
@@ -650,7 +648,8 @@ TEST(TrustLookup, TheSetLivesForTheSmallestPositiveTtlOfItsParts) {
         {{kMtaStsName, RrType::Txt}, rr_ok({"v=spf1"}, 900)},
         {{kDomain, RrType::Mx}, rr_ok({"mx1.example.org"}, 1200)}},
        600},
-      {"the MX smallest", 3600,
+      {"the MX smallest",
+       3600,
        {{{kPolicyName, RrType::Txt}, rr_ok({kEnforce}, 600)},
         {{kDomain, RrType::Mx}, rr_ok({"mx1.example.org"}, 100)}},
        100},
@@ -661,16 +660,17 @@ TEST(TrustLookup, TheSetLivesForTheSmallestPositiveTtlOfItsParts) {
         {{kMtaStsName, RrType::Txt}, rr_none(5)},
         {{kDomain, RrType::Mx}, rr_none(5)}},
        3600},
-      {"a secure TLSA RRset counts", 3600,
+      {"a secure TLSA RRset counts",
+       3600,
        {{{kDomain, RrType::Mx}, rr_ok({"mx1.example.org"}, 1200, true)},
         {{"_25._tcp.mx1.example.org", RrType::Tlsa}, rr_ok({""}, 150, true)}},
        150},
-      {"a TLSA denial does not", 3600,
+      {"a TLSA denial does not",
+       3600,
        {{{kDomain, RrType::Mx}, rr_ok({"mx1.example.org"}, 1200, true)},
         {{"_25._tcp.mx1.example.org", RrType::Tlsa}, rr_none(5, true)}},
        1200},
-      {"a failed policy part caps at 60", 3600,
-       {{{kPolicyName, RrType::Txt}, rr_temp()}}, 60},
+      {"a failed policy part caps at 60", 3600, {{{kPolicyName, RrType::Txt}, rr_temp()}}, 60},
       {"a failed policy part never lengthens", 20, {{{kPolicyName, RrType::Txt}, rr_temp()}}, 20},
   };
   for (const auto& c : cases) {
@@ -827,7 +827,8 @@ class Gate : public ::testing::Test {
   }
   std::string all_logs() const {
     std::string out;
-    for (const auto& l : logs) out += std::to_string(static_cast<int>(l.first)) + " " + l.second + "\n";
+    for (const auto& l : logs)
+      out += std::to_string(static_cast<int>(l.first)) + " " + l.second + "\n";
     return out;
   }
 
