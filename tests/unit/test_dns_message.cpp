@@ -891,43 +891,31 @@ Message parsed(const Wire& w) {
   return m ? std::move(*m) : Message{};
 }
 
-// SOA of `zone` for the authority section of a negative answer.
-ResourceRecord soa_rr(std::string zone, std::uint32_t ttl, std::uint32_t minimum) {
-  ResourceRecord rr;
-  rr.name = std::move(zone);
-  rr.type = kTypeSoa;
-  rr.rrclass = kClassIn;
-  rr.ttl = ttl;
-  rr.soa = SoaData{minimum};
-  return rr;
-}
-
-ResourceRecord cname_rr(std::string owner, std::uint32_t ttl, std::string target) {
-  ResourceRecord rr;
-  rr.name = std::move(owner);
-  rr.type = kTypeCname;
-  rr.rrclass = kClassIn;
-  rr.ttl = ttl;
-  rr.cname = std::move(target);
-  return rr;
-}
-
-ResourceRecord txt_of(std::string owner, std::uint32_t ttl, std::string text) {
-  ResourceRecord rr;
-  rr.name = std::move(owner);
-  rr.type = kTypeTxt;
-  rr.rrclass = kClassIn;
-  rr.ttl = ttl;
-  rr.txt = std::move(text);
-  return rr;
-}
-
 ResourceRecord typed(std::string owner, std::uint16_t type, std::uint32_t ttl) {
   ResourceRecord rr;
   rr.name = std::move(owner);
   rr.type = type;
   rr.rrclass = kClassIn;
   rr.ttl = ttl;
+  return rr;
+}
+
+// SOA of `zone` for the authority section of a negative answer.
+ResourceRecord soa_rr(std::string zone, std::uint32_t ttl, std::uint32_t minimum) {
+  ResourceRecord rr = typed(std::move(zone), kTypeSoa, ttl);
+  rr.soa = SoaData{minimum};
+  return rr;
+}
+
+ResourceRecord cname_rr(std::string owner, std::uint32_t ttl, std::string target) {
+  ResourceRecord rr = typed(std::move(owner), kTypeCname, ttl);
+  rr.cname = std::move(target);
+  return rr;
+}
+
+ResourceRecord txt_of(std::string owner, std::uint32_t ttl, std::string text) {
+  ResourceRecord rr = typed(std::move(owner), kTypeTxt, ttl);
+  rr.txt = std::move(text);
   return rr;
 }
 

@@ -1017,6 +1017,9 @@ TEST_F(Gate, AChangedOnionWithDnssecIsAcceptedAndPinnedAnew) {
   EXPECT_EQ(onions_of(*the_pin()), std::vector<std::string>{kA2});
   EXPECT_EQ(the_pin()->expires, now() + 7200);
   EXPECT_TRUE(logged(LogLevel::Warning, "DNSSEC-authenticated")) << all_logs();
+  EXPECT_TRUE(a.policy.pinned);
+  EXPECT_EQ(a.policy.pin_expires, now() + 7200);
+  EXPECT_EQ(a.policy.max_age, 7200u);
   EXPECT_EQ(cache->stats().pin_holds, 0u);
 
   // Without a policy in the answer the old pin still goes: the onion changed.
