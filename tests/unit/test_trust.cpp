@@ -546,6 +546,7 @@ TEST(TrustLookup, ASecureMxRrsetAsksTlsaForAtMostEightHostsSkippingTheNullMx) {
   rig.dns->answers[{kDomain, RrType::Mx}] = rr_ok(hosts, 300, true);
   Got got = fetch_now(rig);
   std::vector<std::string> want;
+  want.reserve(8);
   for (int i = 0; i < 8; ++i) want.push_back("_25._tcp.mx" + std::to_string(i) + ".example.org");
   EXPECT_EQ(rig.log->names(RrType::Tlsa), want);
   for (const auto& q : rig.log->rr)
@@ -740,6 +741,7 @@ TEST(TrustLookup, DestructionWithTheSrvItselfPendingAnswersEachFetchOnce) {
 // A record set as TrustLookup (or the cache) hands it to the gate.
 RecordSet routes(std::vector<std::string> onions, bool ad = false) {
   std::vector<SrvRecord> recs;
+  recs.reserve(onions.size());
   std::uint16_t prio = 10;
   for (auto& o : onions) recs.push_back(SrvRecord{prio++, 0, 25, std::move(o)});
   return srv_ok(3600, ad, std::move(recs));
@@ -772,6 +774,7 @@ GuardFacts guard_failed() {
 
 std::vector<std::string> onions_of(const Answer& a) {
   std::vector<std::string> out;
+  out.reserve(a.routes.size());
   for (const auto& r : a.routes) out.push_back(r.onion);
   std::sort(out.begin(), out.end());
   return out;
@@ -779,6 +782,7 @@ std::vector<std::string> onions_of(const Answer& a) {
 
 std::vector<std::string> onions_of(const Pin& p) {
   std::vector<std::string> out;
+  out.reserve(p.records.size());
   for (const auto& r : p.records) out.push_back(r.target);
   std::sort(out.begin(), out.end());
   return out;
@@ -815,6 +819,7 @@ class Gate : public ::testing::Test {
   // Pins `onions` as an enforce policy with `max_age` would have.
   void pin(std::vector<std::string> onions, std::uint32_t max_age = 86400) {
     std::vector<SrvRecord> recs;
+    recs.reserve(onions.size());
     for (auto& o : onions) recs.push_back(SrvRecord{10, 0, 25, std::move(o)});
     cache->put_pin(Pin{kDomain, std::move(recs), now() + max_age, max_age});
   }
