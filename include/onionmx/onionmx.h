@@ -353,7 +353,7 @@ ONIONMX_EXPORT ONIONMX_NODISCARD int onionmx_cache_save(onionmx_ctx *ctx);
 
 /**
  * Drop the cached answer for a domain (any case, one trailing dot), so
- * the next lookup asks DNS.  since 0.3
+ * the next lookup asks DNS, and the domain's pin (docs/route-trust.md).  since 0.3
  * @retval ONIONMX_OK; ONIONMX_ENOTFOUND when nothing was cached for it;
  *         ONIONMX_EINVAL for a NULL argument, a malformed domain or no cache
  */
@@ -369,7 +369,8 @@ ONIONMX_EXPORT size_t onionmx_cache_count(const onionmx_ctx *ctx);
 typedef void (*onionmx_cache_entry_fn)(const char *json, void *payload);
 
 /**
- * Call `fn` for every cached entry, least recently used first.  since 0.3
+ * Call `fn` for every cached entry, least recently used first, then for
+ * every live pin (a JSON object with "pin": true).  since 0.3
  * @retval ONIONMX_OK; ONIONMX_EINVAL for NULL arguments
  */
 ONIONMX_EXPORT int onionmx_cache_dump(onionmx_ctx *ctx, onionmx_cache_entry_fn fn, void *payload);

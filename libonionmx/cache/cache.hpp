@@ -86,13 +86,13 @@ struct Entry {
 enum class Freshness { Fresh, Stale, Expired };
 
 struct Stats {
-  std::uint64_t hits = 0;        // fresh answers
-  std::uint64_t misses = 0;      // no entry, or not fresh
-  std::uint64_t stale = 0;       // stale answers served
-  std::uint64_t evictions = 0;   // LRU evictions
-  std::uint64_t prefetches = 0;  // background refreshes started
-  std::uint64_t coalesced = 0;   // askers that joined a lookup in flight
-  std::uint64_t pin_holds = 0;   // pinned routes answered instead of a changed or missing SRV
+  std::uint64_t hits = 0;            // fresh answers
+  std::uint64_t misses = 0;          // no entry, or not fresh
+  std::uint64_t stale = 0;           // stale answers served
+  std::uint64_t evictions = 0;       // LRU evictions
+  std::uint64_t prefetches = 0;      // background refreshes started
+  std::uint64_t coalesced = 0;       // askers that joined a lookup in flight
+  std::uint64_t pin_holds = 0;       // pinned routes answered instead of a changed or missing SRV
   std::uint64_t guard_refusals = 0;  // routes refused by the downgrade guard
 };
 

@@ -531,7 +531,10 @@ ONIONMX_EXPORT int onionmx_cache_purge(onionmx_ctx* ctx, const char* domain) {
       set_error(ctx, ("not a domain: " + key.reason).c_str());
       return ONIONMX_EINVAL;
     }
-    return c->erase(key.domain) ? ONIONMX_OK : ONIONMX_ENOTFOUND;
+    // The domain's pin goes too (docs/route-trust.md): a purge forgets the domain.
+    const bool entry = c->erase(key.domain);
+    const bool pin = c->erase_pin(key.domain);
+    return entry || pin ? ONIONMX_OK : ONIONMX_ENOTFOUND;
   });
 }
 
@@ -549,6 +552,15 @@ ONIONMX_EXPORT int onionmx_cache_dump(onionmx_ctx* ctx, onionmx_cache_entry_fn f
     const auto now = onionmx::base::SystemClock::instance().monotonic();
     c->for_each([&](const onionmx::cache::Entry& e) {
       const std::string line = onionmx::cache::entry_dump_json(*c, e, now);
+      fn(line.c_str(), payload);
+    });
+    // Then the live pins, in domain order, marked "pin": true.
+    const auto now_wall = std::chrono::duration_cast<std::chrono::seconds>(
+                              onionmx::base::SystemClock::instance().wall().time_since_epoch())
+                              .count();
+    c->for_each_pin([&](const onionmx::record::Pin& p) {
+      if (p.expires <= now_wall) return;
+      const std::string line = onionmx::cache::pin_dump_json(p, now_wall);
       fn(line.c_str(), payload);
     });
     return ONIONMX_OK;

@@ -280,8 +280,15 @@ base::Result<void> parse_cache(const Reader& rd, const toml::table& t, cache::Se
 
 base::Result<void> parse_trust(const Reader& rd, const toml::table& t, record::TrustSettings& tr) {
   const std::string sec = "trust";
-  ONIONMX_TRY(rd.only_keys(t, sec, {"policy", "downgrade_guard"}));
+  ONIONMX_TRY(rd.only_keys(t, sec, {"policy", "downgrade_guard", "queries"}));
   ONIONMX_TRY(rd.get_bool(t, sec, "policy", tr.policy));
+  std::string queries = tr.parallel ? "parallel" : "after-srv";
+  ONIONMX_TRY(rd.get_string(t, sec, "queries", queries));
+  if (queries != "parallel" && queries != "after-srv")
+    return base::fail(
+        rd.error(t.get("queries"), "trust.queries",
+                 "\"" + base::printable(queries) + "\" is not one of: parallel, after-srv"));
+  tr.parallel = queries == "parallel";
   return rd.get_bool(t, sec, "downgrade_guard", tr.downgrade_guard);
 }
 
@@ -367,7 +374,8 @@ base::Result<Config> parse_config(std::string_view text, const std::string& orig
   Config cfg;
   cfg.resolver.order.assign(sources.begin(), sources.end());  // the registry's order
   ONIONMX_TRY(rd.only_keys(
-      root, "", {"resolver", "dns", "map", "cache", "answer", "trust", "onionmxd", "onionmx-table"}));
+      root, "",
+      {"resolver", "dns", "map", "cache", "answer", "trust", "onionmxd", "onionmx-table"}));
   static_assert(kToolSections.size() == 2 && kToolSections[1] == "onionmx-table");
   auto section = [&](const char* name) -> base::Result<const toml::table*> {
     const toml::node* n = root.get(name);

@@ -422,12 +422,11 @@ void CaresClient::on_rr_answer(Request& r, const Message& msg) {
   set.authenticated = r.authenticated;
   set.owner = r.qname;
   if (r.query.explain)
-    r.explain.push_back("dns: " + r.qname + " " + type_name(r.qtype) + ": " +
-                        (set.status == base::Status::Ok
-                             ? std::to_string(set.data.size()) + " record(s)"
-                             : set.reason) +
-                        ", TTL " + std::to_string(set.ttl) + ", AD=" +
-                        (r.authenticated ? "1" : "0"));
+    r.explain.push_back(
+        "dns: " + r.qname + " " + type_name(r.qtype) + ": " +
+        (set.status == base::Status::Ok ? std::to_string(set.data.size()) + " record(s)"
+                                        : set.reason) +
+        ", TTL " + std::to_string(set.ttl) + ", AD=" + (r.authenticated ? "1" : "0"));
   finish_rr(r.serial, std::move(set));
 }
 

@@ -123,20 +123,24 @@ SrvAnswer interpret_srv_answer(const Message& m, std::string_view qname) {
 }
 
 RrAnswer interpret_rr_answer(const Message& m, std::string_view qname, std::uint16_t qtype) {
-  const char* name = qtype == kTypeTxt ? "TXT" : qtype == kTypeMx ? "MX" : qtype == kTypeTlsa ? "TLSA" : "RR";
-  RrAnswer out = interpret<RrAnswer>(m, qname, qtype, name, [qtype](const ResourceRecord& rr, RrAnswer& a) {
-    if (qtype == kTypeTxt) {
-      if (!rr.txt) return false;
-      a.data.push_back(*rr.txt);
-    } else if (qtype == kTypeMx) {
-      if (!rr.mx) return false;
-      a.mx_preference.push_back(rr.mx_preference);
-      a.data.push_back(*rr.mx);
-    } else {
-      a.data.emplace_back();
-    }
-    return true;
-  });
+  const char* name = qtype == kTypeTxt    ? "TXT"
+                     : qtype == kTypeMx   ? "MX"
+                     : qtype == kTypeTlsa ? "TLSA"
+                                          : "RR";
+  RrAnswer out =
+      interpret<RrAnswer>(m, qname, qtype, name, [qtype](const ResourceRecord& rr, RrAnswer& a) {
+        if (qtype == kTypeTxt) {
+          if (!rr.txt) return false;
+          a.data.push_back(*rr.txt);
+        } else if (qtype == kTypeMx) {
+          if (!rr.mx) return false;
+          a.mx_preference.push_back(rr.mx_preference);
+          a.data.push_back(*rr.mx);
+        } else {
+          a.data.emplace_back();
+        }
+        return true;
+      });
   if (qtype == kTypeMx && out.kind == RrAnswer::Kind::Records) {
     // Most preferred first (RFC 5321 §5.1); wire order among equals.
     std::vector<std::size_t> idx(out.data.size());

@@ -1,10 +1,12 @@
 #include "dns/update.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/strings.hpp"
 #include "dns/message.hpp"
 #include "dns/wire.hpp"
+#include "record/policy.hpp"
 
 namespace onionmx::dns {
 namespace {
@@ -124,6 +126,7 @@ base::Result<std::string> dump_rr(wire::WireReader& rd) {
   if (!text.empty()) line += " " + text;
   // What each RR means in an UPDATE (RFC 2136 §2.4, §2.5).
   if (*cls == kClassAny && *rdlen == 0) line += *type == kTypeAny ? "  ; all RRsets" : "  ; RRset";
+  if (*cls == kClassNone) line += *rdlen == 0 ? "  ; no such RRset" : "  ; delete this RR";
   return line;
 }
 
@@ -198,8 +201,9 @@ std::string onionmx_owner(std::string_view domain) {
   return "_onion-mx._tcp." + normalize_name(domain);
 }
 
-base::Result<UpdateMessage> publish_update(std::uint16_t id, std::string_view zone_in,
-                                           const PublishRecords& r) {
+base::Result<UpdateMessage> publish_update(
+    std::uint16_t id, std::string_view zone_in, const PublishRecords& r,
+    const std::vector<std::vector<std::uint8_t>>& current_txt) {
   const std::string zone = normalize_name(zone_in);
   const std::string domain = normalize_name(r.domain);
   if (zone.empty()) return base::fail(base::Status::Inval, "empty zone name");
@@ -211,14 +215,74 @@ base::Result<UpdateMessage> publish_update(std::uint16_t id, std::string_view zo
   m.id = id;
   m.zone = zone;
   m.prerequisites.push_back(rrset_exists(zone, kTypeSoa));
+  if (current_txt.empty())
+    m.prerequisites.push_back(UpdateRr{owner, kTypeTxt, kClassNone, 0, {}});  // §2.4.3
+  for (const auto& rd : current_txt)
+    m.prerequisites.push_back(UpdateRr{owner, kTypeTxt, kClassIn, 0, rd});  // §2.4.2
   m.updates.push_back(delete_rrset(owner, kTypeSrv));
-  m.updates.push_back(delete_rrset(owner, kTypeTxt));
+  for (const auto& rd : current_txt)
+    if (is_policy_txt(rd)) m.updates.push_back(UpdateRr{owner, kTypeTxt, kClassNone, 0, rd});
   auto srv = srv_rdata(r.priority, r.weight, r.port, r.onion);
   if (!srv) return base::fail(srv.error());
   m.updates.push_back(UpdateRr{owner, kTypeSrv, kClassIn, r.ttl, std::move(*srv)});
   if (!r.policy.empty())
     m.updates.push_back(UpdateRr{owner, kTypeTxt, kClassIn, r.ttl, txt_rdata(r.policy)});
   return m;
+}
+
+bool is_policy_txt(std::span<const std::uint8_t> rdata) {
+  std::string text;
+  for (std::size_t i = 0; i < rdata.size(); i += 1 + std::size_t{rdata[i]}) {
+    const auto n = std::min<std::size_t>(rdata[i], rdata.size() - i - 1);
+    text.append(reinterpret_cast<const char*>(rdata.data() + i + 1), n);
+  }
+  // select_policy: NotFound exactly when no record begins with the version.
+  auto p = record::select_policy({text});
+  return p || p.error().code != base::Status::NotFound;
+}
+
+base::Result<std::vector<std::vector<std::uint8_t>>> read_txt_rrset(std::span<const std::uint8_t> w,
+                                                                    std::uint16_t id,
+                                                                    std::string_view owner_in) {
+  const auto bad = [](const std::string& why) {
+    return base::fail(base::Status::BadData, "TXT answer: " + why);
+  };
+  wire::WireReader rd(w);
+  auto rid = rd.u16("ID");
+  auto flags = rd.u16("flags");
+  std::uint16_t counts[4] = {};
+  for (auto& c : counts) {
+    auto v = rd.u16("count");
+    if (!v) return bad(v.error().detail);
+    c = *v;
+  }
+  if (!rid || !flags) return bad("shorter than the header");
+  if (*rid != id) return bad("ID does not match the query");
+  if ((*flags & 0x8000) == 0 || ((*flags >> 11) & 15) != 0) return bad("not a query response");
+  const auto rcode = static_cast<std::uint8_t>(*flags & 15);
+  if (rcode != kRcodeNoError && rcode != kRcodeNxDomain) return bad(std::string(rcode_name(rcode)));
+  if ((*flags & 0x0400) == 0) return bad("not authoritative (AA not set)");
+  if ((*flags & 0x0200) != 0) return bad("truncated");
+  for (std::uint16_t i = 0; i < counts[0]; ++i) {
+    auto n = rd.name("question");
+    auto t = rd.uint(4, "question type and class");
+    if (!n || !t) return bad("malformed question");
+  }
+  const std::string owner = normalize_name(owner_in);
+  std::vector<std::vector<std::uint8_t>> out;
+  for (std::uint16_t i = 0; i < counts[1]; ++i) {
+    auto n = rd.name("RR owner");
+    auto type = rd.u16("RR type");
+    auto cls = rd.u16("RR class");
+    auto ttl = rd.u32("RR TTL");
+    auto len = rd.u16("RDLENGTH");
+    if (!n || !type || !cls || !ttl || !len) return bad("malformed answer record");
+    auto data = rd.bytes(*len, "RDATA");
+    if (!data) return bad(data.error().detail);
+    if (*n == owner && *type == kTypeTxt && *cls == kClassIn)
+      out.emplace_back(data->begin(), data->end());
+  }
+  return out;
 }
 
 std::vector<std::string> publish_zone_lines(const PublishRecords& r) {
@@ -400,8 +464,9 @@ base::Result<UpdateResponse> read_update_response(std::span<const std::uint8_t> 
       case kRcodeYxRrset:
       case kRcodeNxRrset:
         r.verdict = UpdateVerdict::PrereqFailed;
-        r.detail =
-            what + ": prerequisite failed (the zone name has no SOA: is --zone the zone apex?)";
+        r.detail = what +
+                   ": prerequisite failed (is --zone the zone apex? or the TXT records at the "
+                   "name changed meanwhile: try again)";
         break;
       default:
         r.verdict = UpdateVerdict::ServerError;

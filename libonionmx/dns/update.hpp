@@ -3,14 +3,15 @@
 // Pure code, no I/O.  Writer: header with OPCODE 5, ZOCOUNT 1 (zone SOA IN),
 // PRCOUNT, UPCOUNT, ADCOUNT; names uncompressed (RFC 2136 §2.2 allows, never
 // requires, compression).  The onionmx publishing update (publish_update)
-// touches exactly two RRsets at `_onion-mx._tcp.<domain>`: it deletes the SRV
-// and TXT RRsets there and adds the new SRV and the policy TXT
-// (docs/policy-record.md), with one prerequisite, "SOA RRset exists at the
-// zone name" (RFC 2136 §2.4.1), so the update applies only to a real zone
-// apex and never to other names or types.
+// touches only `_onion-mx._tcp.<domain>`: it replaces the SRV RRset there and
+// the policy TXT record (docs/policy-record.md), keeping other TXT records
+// at the name, with the prerequisite "SOA RRset exists at the zone name"
+// (RFC 2136 §2.4.1), so the update applies only to a real zone apex and
+// never to other names or types.
 //
-// Reader: checks ID, QR and OPCODE, classifies the RCODE together with the
-// TSIG error and the TSIG verdict (RFC 8945 §5.3) into an UpdateVerdict.
+// Readers: the answer to the update (checks ID, QR and OPCODE, classifies
+// the RCODE together with the TSIG error and the TSIG verdict, RFC 8945
+// §5.3, into an UpdateVerdict) and the TXT RRset read before it.
 // Limits: one zone per message; no EDNS; TXT strings over 255 bytes are
 // split into several character-strings.
 #pragma once
@@ -81,8 +82,28 @@ std::string onionmx_owner(std::string_view domain);
 
 // Inval when the owner name is not inside `zone` (the server would answer
 // NOTZONE), or for bad names.
-[[nodiscard]] base::Result<UpdateMessage> publish_update(std::uint16_t id, std::string_view zone,
-                                                         const PublishRecords& r);
+//
+// `current_txt`: the RDATA of the TXT RRset at the owner name as the server
+// holds it (read_txt_rrset; empty: none).  Other TXT records may share the
+// name (docs/policy-record.md), so only the v=ONIONMX1 ones are deleted, by
+// value (RFC 2136 §2.5.4), under the prerequisite that the TXT RRset is
+// still exactly `current_txt` (§2.4.2, or "does not exist", §2.4.3): a
+// change in between fails the whole update (NXRRSET/YXRRSET) and touches
+// nothing.  The SRV RRset at that name is onionmx's alone and is replaced.
+[[nodiscard]] base::Result<UpdateMessage> publish_update(
+    std::uint16_t id, std::string_view zone, const PublishRecords& r,
+    const std::vector<std::vector<std::uint8_t>>& current_txt = {});
+
+// The TXT RRset at `owner` from the answer to a TXT query with `id`:
+// RDATA as on the wire, answer order.  Empty for NXDOMAIN or NODATA.
+// BadData unless the answer is an authoritative (AA) NOERROR/NXDOMAIN
+// answer to that query (the primary must speak for its own zone).
+[[nodiscard]] base::Result<std::vector<std::vector<std::uint8_t>>> read_txt_rrset(
+    std::span<const std::uint8_t> wire, std::uint16_t id, std::string_view owner);
+
+// Whether a TXT RDATA is an onionmx policy record (its character-strings
+// joined begin with v=ONIONMX1, docs/policy-record.md "Selection").
+bool is_policy_txt(std::span<const std::uint8_t> rdata);
 
 // Zone-file lines (absolute names) of the records publish_update adds.
 std::vector<std::string> publish_zone_lines(const PublishRecords& r);

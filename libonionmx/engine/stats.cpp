@@ -54,11 +54,12 @@ std::vector<Stat> collect_stats(const Engine& engine, std::int64_t now) {
   out.push_back({"onionmx_trust_query_failures_total",
                  "Policy and downgrade-guard queries that ended in a temporary failure", Counter,
                  num(d.trust_failures)});
-  out.push_back({"onionmx_pins", "Routes pinned by enforce policies", Gauge,
-                 num(c ? c->pin_count() : 0)});
-  out.push_back({"onionmx_pin_holds_total",
-                 "Pinned routes answered instead of a changed or missing SRV set (possible hijacks)",
-                 Counter, num(cs.pin_holds)});
+  out.push_back(
+      {"onionmx_pins", "Routes pinned by enforce policies", Gauge, num(c ? c->pin_count() : 0)});
+  out.push_back(
+      {"onionmx_pin_holds_total",
+       "Pinned routes answered instead of a changed or missing SRV set (possible hijacks)", Counter,
+       num(cs.pin_holds)});
   out.push_back({"onionmx_guard_refusals_total",
                  "Onion routes refused by the downgrade guard (MTA-STS or DANE, not authenticated)",
                  Counter, num(cs.guard_refusals)});

@@ -19,6 +19,10 @@ namespace onionmx::record {
 struct TrustSettings {
   bool policy = true;           // read the policy record, keep pins
   bool downgrade_guard = true;  // MTA-STS / DANE downgrade guard
+  // Ask the policy and guard queries with the SRV query (one round trip,
+  // four queries per lookup), or only once it gave routes (one query for
+  // the many domains without an onion; one more round trip for the others).
+  bool parallel = true;
 
   bool any() const noexcept { return policy || downgrade_guard; }
 };

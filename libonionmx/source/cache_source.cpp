@@ -15,8 +15,8 @@ void CacheSource::lookup(const Query& q, StepCallback done) {
   if (cached_) {
     if (auto set = cached_->fresh(q)) {
       step.decided = true;
-      step.answer = gate_ ? gate_->judge(std::move(*set), q, rng_)
-                          : answer_from_set(std::move(*set), rng_);
+      step.answer =
+          gate_ ? gate_->judge(std::move(*set), q, rng_) : answer_from_set(std::move(*set), rng_);
       done(std::move(step));
       return;
     }

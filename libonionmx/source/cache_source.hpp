@@ -11,8 +11,8 @@
 
 #include "record/srv.hpp"
 #include "source/cached_lookup.hpp"
-#include "source/trust_gate.hpp"
 #include "source/source.hpp"
+#include "source/trust_gate.hpp"
 
 namespace onionmx::source {
 

@@ -174,9 +174,9 @@ void CachedLookup::on_answer(const std::string& domain, record::RecordSet set) {
   const auto now = clock_.monotonic();
   // A set whose guard queries failed is not stored: it is asked again, and
   // meanwhile a stale entry keeps its own facts (docs/route-trust.md).
-  const bool definitive = (set.status == base::Status::Ok &&
-                           set.guard.state != record::GuardFacts::State::Failed) ||
-                          set.status == base::Status::NotFound;
+  const bool definitive =
+      (set.status == base::Status::Ok && set.guard.state != record::GuardFacts::State::Failed) ||
+      set.status == base::Status::NotFound;
   if (definitive) {
     store(domain, set);
   } else if (!shutting_down_) {

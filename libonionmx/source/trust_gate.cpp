@@ -20,6 +20,7 @@ constexpr std::int64_t kPinRefreshSlack = 60;
 
 std::string routes_text(const std::vector<record::Route>& routes) {
   std::vector<std::string> parts;
+  parts.reserve(routes.size());
   for (const auto& r : routes) parts.push_back(r.onion + ":" + std::to_string(r.port));
   std::sort(parts.begin(), parts.end());
   std::string out;
@@ -29,6 +30,7 @@ std::string routes_text(const std::vector<record::Route>& routes) {
 
 std::string records_text(const std::vector<record::SrvRecord>& recs) {
   std::vector<std::string> parts;
+  parts.reserve(recs.size());
   for (const auto& r : recs) parts.push_back(r.target + ":" + std::to_string(r.port));
   std::sort(parts.begin(), parts.end());
   std::string out;
@@ -85,8 +87,7 @@ void TrustGate::log(base::LogLevel level, const std::string& msg) const {
 }
 
 std::int64_t TrustGate::now_wall() const {
-  return std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch()).count();
 }
 
 record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
@@ -123,13 +124,12 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
     log(warn, "domain " + domain + ": invalid policy record (" + facts.reason +
                   "); treated as no policy");
 
-  bool held = false;        // the pin's routes answered instead of DNS's
+  bool held = false;         // the pin's routes answered instead of DNS's
   bool pin_matches = false;  // DNS's routes are all pinned
   auto hold = [&](const std::string& dns_says) {
     const std::string until = utc_time(pin->expires);
     log(warn, "domain " + domain + ": possible hijack: DNS now says " + dns_says + ", pinned " +
-                  records_text(pin->records) + " until " + until +
-                  "; not accepted without DNSSEC");
+                  records_text(pin->records) + " until " + until + "; not accepted without DNSSEC");
     a.status = base::Status::Ok;
     a.failure = record::Failure::None;
     a.routes = record::order_routes(pin->records, rng);
@@ -151,9 +151,9 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
     explain("policy: DNS failed under a live pin: temporary failure, never the clearnet");
   } else if (a.status == base::Status::NotFound && pin) {
     if (srv_auth) {
-      log(base::LogLevel::Info, "domain " + domain +
-                                    ": onion route withdrawn (DNSSEC-authenticated denial: " +
-                                    a.reason + "); pin removed");
+      log(base::LogLevel::Info,
+          "domain " + domain + ": onion route withdrawn (DNSSEC-authenticated denial: " + a.reason +
+              "); pin removed");
       explain("policy: DNSSEC-authenticated denial: pin removed");
       cache_->erase_pin(domain);
       pin.reset();
@@ -185,16 +185,16 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
     } else if (guard.state == record::GuardFacts::State::Failed) {
       a.status = base::Status::Temp;
       a.failure = record::Failure::Dns;
+      a.ttl = 0;  // a failure is not cacheable (docs/dns-discovery.md, "TTLs")
       a.routes.clear();
-      a.reason = "downgrade guard: cannot tell whether " + domain +
-                 " publishes MTA-STS or DANE (" + guard.reason +
-                 ") and the onion route is not authenticated";
+      a.reason = "downgrade guard: cannot tell whether " + domain + " publishes MTA-STS or DANE (" +
+                 guard.reason + ") and the onion route is not authenticated";
       explain("guard: " + a.reason);
     } else if (guard.state == record::GuardFacts::State::Checked && (guard.mta_sts || guard.dane)) {
       const std::string what =
-          guard.mta_sts ? "MTA-STS (_mta-sts." + domain + " TXT v=STSv1)"
-                        : "DANE (DNSSEC-validated TLSA records for its MX host " +
-                              guard.dane_host + ")";
+          guard.mta_sts
+              ? "MTA-STS (_mta-sts." + domain + " TXT v=STSv1)"
+              : "DANE (DNSSEC-validated TLSA records for its MX host " + guard.dane_host + ")";
       a.status = base::Status::NotFound;
       a.failure = record::Failure::None;
       a.routes.clear();
@@ -237,8 +237,8 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
     } else if (pin) {
       const std::string mode(record::policy_mode_name(pol.mode));
       if (facts.authenticated) {
-        log(base::LogLevel::Info, "domain " + domain + ": policy mode " + mode +
-                                      " (DNSSEC-authenticated); pin removed");
+        log(base::LogLevel::Info,
+            "domain " + domain + ": policy mode " + mode + " (DNSSEC-authenticated); pin removed");
         explain("policy: mode " + mode + " (DNSSEC-authenticated): pin removed");
         cache_->erase_pin(domain);
         pin.reset();

@@ -76,6 +76,27 @@ void TrustLookup::fetch(const Query& q, FetchCallback done) {
   auto j = std::make_shared<Join>();
   j->query = q;
   j->done = std::move(done);
+  if (!settings_.parallel) {
+    // After the SRV answer, and only for routes: no extra queries for the
+    // domains without an onion, none for the guard when DNSSEC vouches.
+    inner_->fetch(q, [this, j](record::RecordSet set) {
+      const bool routes = set.status == base::Status::Ok && !shutting_down_;
+      const bool guard = routes && settings_.downgrade_guard && !set.authenticated;
+      j->srv = std::move(set);
+      j->policy_pending = routes && settings_.policy;
+      if (guard) {
+        j->guard_asked = true;
+        j->guard_pending = 2;
+      }
+      if (j->policy_pending) ask_policy(j);
+      if (guard) {
+        ask_mta_sts(j);
+        ask_mx(j);
+      }
+      maybe_finish(j);
+    });
+    return;
+  }
   // Every part is counted before any is asked: any may answer at once.
   j->policy_pending = settings_.policy;
   if (settings_.downgrade_guard) {

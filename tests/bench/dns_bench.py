@@ -4,6 +4,7 @@
     /usr/bin/python3 tests/bench/dns_bench.py [PATH/TO/onionmx-lookup]
                      [--domains 10000] [--seconds 10] [--clients 1]
                      [--outstanding 500] [--json] [--lookup-arg=ARG ...]
+                     [--compare-trust]
 
 The CLI path comes from argv or $ONIONMX_LOOKUP (default
 build/tools/onionmx-lookup/onionmx-lookup). A zone bench.test with N distinct
@@ -13,6 +14,12 @@ loopback port (tests/integration/dnsharness.py).
   (2) onionmx-lookup --server 127.0.0.1:PORT --format json - with the N keys
       on stdin -> wall time, lookups/s; every key must come back found with
       the onion the zone says.
+  (3) with --compare-trust: (2) twice more, in the same run, with the policy
+      record and downgrade guard off (--no-policy --no-downgrade-guard, the
+      baseline), on (the default; docs/route-trust.md) and on with
+      [trust] queries = "after-srv", counting Knot's queries per lookup, on
+      the N domains plus N that have no onion (NXDOMAIN); every 5th domain
+      publishes a v=ONIONMX1 policy.
 Prints a JSON object and a human line. Exit 0 ok, 1 failure, 77 tools missing.
 """
 
@@ -56,6 +63,8 @@ def main():
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--outstanding", type=int, default=500)
     ap.add_argument("--json", action="store_true", help="print only the JSON object")
+    ap.add_argument("--compare-trust", action="store_true",
+                    help="also time lookups with route trust off (baseline) and on")
     ap.add_argument("--lookup-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for onionmx-lookup (repeatable), e.g. "
                          "--lookup-arg=--config --lookup-arg=FILE")
@@ -78,6 +87,8 @@ def main():
         for i in range(args.domains):
             target = TARGETS[i % len(TARGETS)]
             zone.add_srv(f"{dh.SRV_PREFIX}d{i}", 0, 0, 25, target + ".")
+            if args.compare_trust and i % 5 == 0:
+                zone.add(f"{dh.SRV_PREFIX}d{i}", "TXT", '"v=ONIONMX1; mode=testing; max_age=86400"')
             expect[f"d{i}.bench.test"] = target
         knot = dh.KnotServer(workdir, {"bench.test": zone.text()},
                              serials={"bench.test": zone.serial}).start()
@@ -131,6 +142,35 @@ def main():
         if cli.returncode != 0:
             problems.append(f"onionmx-lookup exit code {cli.returncode}: {cli.stderr[-500:]}")
 
+        trust = None
+        if args.compare_trust:
+            trust = {}
+            after = os.path.join(workdir, "after-srv.toml")
+            with open(after, "w") as f:
+                f.write('[trust]\nqueries = "after-srv"\n')
+            # Half the keys have no onion (NXDOMAIN), as most mail domains.
+            mixed = [k for pair in zip(keys, (f"absent{i}.bench.test" for i in range(len(keys))))
+                     for k in pair]
+            for label, extra in (("off", ["--no-policy", "--no-downgrade-guard"]), ("on", []),
+                                 ("after_srv", ["--config", after])):
+                cmd = [args.lookup, "--server", f"127.0.0.1:{port}", "--format", "json",
+                       "--no-cache"] + extra + args.lookup_arg + ["-"]
+                q0 = knot.query_counts()["query"]
+                t1 = time.monotonic()
+                run = subprocess.run(cmd, input="".join(k + "\n" for k in mixed),
+                                     capture_output=True, text=True, timeout=600)
+                w = time.monotonic() - t1
+                q = knot.query_counts()["query"] - q0
+                got = sum(1 for ln in run.stdout.splitlines() if '"status":"found"' in ln)
+                nf = sum(1 for ln in run.stdout.splitlines() if '"status":"notfound"' in ln)
+                if (got, nf) != (len(keys), len(keys)):
+                    problems.append(f"trust {label}: {got} found, {nf} not found of {len(mixed)}")
+                trust[label] = {"wall_s": round(w, 3), "lookups_per_s": round(len(mixed) / w, 1),
+                                "queries_per_lookup": round(q / len(mixed), 3)}
+            for label in ("on", "after_srv"):
+                trust[label + "_to_off_throughput"] = round(
+                    trust[label]["lookups_per_s"] / trust["off"]["lookups_per_s"], 3)
+
         lps = len(keys) / wall if wall > 0 else 0.0
         result = {
             "domains": args.domains,
@@ -141,6 +181,7 @@ def main():
                                "lookups_per_s": round(lps, 1), "statuses": statuses,
                                "exit_code": cli.returncode},
             "ratio_lookup_to_server": round(lps / dp["qps"], 4) if dp["qps"] else None,
+            "trust": trust,
             "cpus": os.cpu_count(),
             "ok": not problems,
         }
@@ -150,6 +191,15 @@ def main():
                   f"{dp['qps']:.0f} qps, {dp['queries_lost']:.0f} lost | onionmx-lookup: "
                   f"{found}/{len(keys)} found ({statuses}) in {wall:.2f}s = {lps:.0f} lookups/s | "
                   f"ratio {result['ratio_lookup_to_server']:.3f}")
+        if trust and not args.json:
+            print(f"route trust off: {trust['off']['lookups_per_s']:.0f} lookups/s, "
+                  f"{trust['off']['queries_per_lookup']} queries/lookup | on: "
+                  f"{trust['on']['lookups_per_s']:.0f} lookups/s, "
+                  f"{trust['on']['queries_per_lookup']} queries/lookup | on/off "
+                  f"{trust['on_to_off_throughput']:.3f} | after-srv: "
+                  f"{trust['after_srv']['lookups_per_s']:.0f} lookups/s, "
+                  f"{trust['after_srv']['queries_per_lookup']} queries/lookup, /off "
+                  f"{trust['after_srv_to_off_throughput']:.3f}")
         for p in problems[:20]:
             print("PROBLEM:", p, file=sys.stderr)
         if len(problems) > 20:

@@ -3,12 +3,14 @@
 //
 // Input: 18 bytes of fields (ID 2, priority 2, weight 2, port 2, TTL 4,
 // time signed 6), 1 byte algorithm index, 1 byte key length L, L key bytes,
-// then NUL-separated texts: zone, domain, SRV target, TXT policy.
+// then NUL-separated texts: zone, domain, SRV target, TXT policy, and the
+// TXT records already at the name (one per line).
 // Invariants: when the message builds, it signs; the signed message splits
 // back to exactly the unsigned one, verifies (RFC 8945) at its signing time,
 // fails verification with another key, and dumps.  Separately the whole
 // input is read as an UPDATE response (must never crash; a verdict always
-// comes with a detail).
+// comes with a detail), and as the answer to the TXT query before an
+// update (read_txt_rrset, is_policy_txt: must never crash).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -37,6 +39,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         read_update_response({data, size}, size >= 2 ? static_cast<std::uint16_t>(be(data, 2)) : 0,
                              fixed, request_mac, 1700000000);
     if (r && r->detail.empty()) std::abort();
+    // The same input as the answer to the TXT query before an update.
+    auto txt = read_txt_rrset({data, size}, size >= 2 ? static_cast<std::uint16_t>(be(data, 2)) : 0,
+                              "_onion-mx._tcp.example.org");
+    if (txt)
+      for (const auto& rd : *txt) (void)is_policy_txt(rd);
+    (void)is_policy_txt({data, size});
   }
   if (size < 20) return 0;
   const std::uint16_t id = static_cast<std::uint16_t>(be(data, 2));
@@ -52,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size - pos < klen) return 0;
   TsigKey key{"k.example", alg, std::vector<std::uint8_t>(data + pos, data + pos + klen)};
   pos += klen;
-  std::vector<std::string> texts(4);
+  std::vector<std::string> texts(5);
   for (std::size_t i = 0; pos < size; ++pos) {
     if (data[pos] == 0) {
       if (++i == texts.size()) break;
@@ -63,7 +71,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rec.domain = texts[1];
   rec.onion = texts[2];
   rec.policy = texts[3];
-  auto m = publish_update(id, texts[0], rec);
+  // The TXT records already at the name: the lines of the fifth text (some
+  // may be policy records, deleted by value).
+  std::vector<std::vector<std::uint8_t>> current;
+  for (std::size_t a = 0, b = 0; b <= texts[4].size(); ++b)
+    if (b == texts[4].size() || texts[4][b] == '\n') {
+      if (b > a) current.push_back(txt_rdata(std::string_view(texts[4]).substr(a, b - a)));
+      a = b + 1;
+    }
+  auto m = publish_update(id, texts[0], rec, current);
   if (!m) return 0;
   auto w = build_update(*m);
   if (!w) return 0;

@@ -4,8 +4,10 @@
 // every run).  Not built by default:
 //   ninja -C build tests/fuzz/make_cache_corpus
 //   build/tests/fuzz/make_cache_corpus tests/fuzz/corpus
-// writes corpus/cache_file/* (real files, then truncated, bit-flipped and
-// foreign variants) and corpus/cache_entry/* (entry lines, valid and not).
+// writes corpus/cache_file/* (real files of version 2 with policy and
+// guard facts and pins, one of version 1, then truncated, bit-flipped and
+// foreign variants) and corpus/cache_entry/* (entry and pin lines, valid
+// and not).
 #include <sodium.h>
 
 #include <array>
@@ -13,12 +15,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "address/onion_address.hpp"
+#include "base/strings.hpp"
 #include "cache/cache.hpp"
 #include "cache/cache_file.hpp"
+#include "crypto/crypto.hpp"
 
 namespace {
 
@@ -55,12 +60,37 @@ cache::Entry negative(const std::string& domain, const std::string& reason, std:
   return e;
 }
 
-std::string file_of(const std::vector<cache::Entry>& entries) {
+std::string file_of(const std::vector<cache::Entry>& entries,
+                    const std::vector<record::Pin>& pins = {}) {
   cache::Settings s;
-  s.size = entries.size() + 1;
+  s.size = entries.size() + pins.size() + 1;
   cache::Cache c(s);
   for (const auto& e : entries) c.put(e);
+  for (const auto& p : pins) c.put_pin(p);
   return cache::serialize(c, 1700000200);
+}
+
+// A version-1 file (no facts, no pins), as onionmx 0.3 wrote it.
+std::string v1_file_of(const std::vector<cache::Entry>& entries) {
+  std::string out = R"({"entries":)" + std::to_string(entries.size()) +
+                    R"(,"format":"onionmx-cache","saved":1700000200,"version":1})" + "\n";
+  for (const auto& e : entries) out += cache::entry_json(e) + "\n";
+  crypto::Sha3Digest d{};
+  if (!crypto::sha3_256(std::span(reinterpret_cast<const std::uint8_t*>(out.data()), out.size()),
+                        d))
+    return {};
+  return out + R"({"sha3-256":")" + base::hex_lower(d) + "\"}\n";
+}
+
+cache::Entry with_facts(cache::Entry e, record::PolicyFacts::State ps, record::GuardFacts g) {
+  e.policy.state = ps;
+  e.policy.authenticated = ps == record::PolicyFacts::State::Valid;
+  if (ps == record::PolicyFacts::State::Valid)
+    e.policy.policy = {record::PolicyMode::Enforce, 604800};
+  if (ps == record::PolicyFacts::State::Invalid) e.policy.reason = "several v=ONIONMX1 records";
+  if (ps == record::PolicyFacts::State::Failed) e.policy.reason = "timeout";
+  e.guard = std::move(g);
+  return e;
 }
 
 void write(const std::filesystem::path& p, const std::string& bytes) {
@@ -102,12 +132,33 @@ int main(int argc, char** argv) {
   std::string flipped = mixed;
   flipped[mixed.find("example.org") + 2] ^= 0x01;
   write(files / "bitflip-entry", flipped);
-  std::string v2 = mixed;
-  v2.replace(v2.find("\"version\":1"), 11, "\"version\":2");
-  write(files / "version-2", v2);
+  std::string v3 = mixed;
+  v3.replace(v3.find("\"version\":2"), 11, "\"version\":3");
+  write(files / "version-3", v3);
   std::string count = mixed;
   count.replace(count.find("\"entries\":4"), 11, "\"entries\":3");
   write(files / "count-mismatch", count);
+  write(files / "version-1.cache", v1_file_of({several, nx, one}));
+
+  // Version 2: facts of every state, and pins.
+  using PS = record::PolicyFacts::State;
+  using GS = record::GuardFacts::State;
+  const cache::Entry enforced =
+      with_facts(several, PS::Valid, {GS::Checked, true, true, "mx1.example.org", ""});
+  const cache::Entry absent = with_facts(one, PS::Absent, {GS::Checked, false, false, "", ""});
+  const cache::Entry invalid =
+      with_facts(positive("inv.example", {{0, 0, 25, b}}, false), PS::Invalid,
+                 {GS::Failed, false, false, "", "_mta-sts.inv.example TXT: SERVFAIL"});
+  const cache::Entry failed =
+      with_facts(positive("fail.example", {{0, 0, 25, c}}, false), PS::Failed, {});
+  const record::Pin pin_a{"example.org", several.records, 1700604800, 604800};
+  const record::Pin pin_b{"pinned.example", {{0, 0, 25, c}}, 1700000300, 3600};
+  const std::string trust = file_of({enforced, absent, invalid, failed, nx}, {pin_a, pin_b});
+  write(files / "trust.cache", trust);
+  write(files / "pins-only.cache", file_of({}, {pin_a, pin_b}));
+  std::string pin_count = trust;
+  pin_count.replace(pin_count.find("\"pins\":2"), 8, "\"pins\":1");
+  write(files / "pin-count-mismatch", pin_count);
 
   write(lines / "positive-several", cache::entry_json(several) + "\n");
   write(lines / "positive-one", cache::entry_json(one) + "\n");
@@ -130,6 +181,22 @@ int main(int argc, char** argv) {
   cache::Entry onion_domain = nx;
   onion_domain.domain = a;
   write(lines / "onion-as-domain", cache::entry_json(onion_domain) + "\n");
+  write(lines / "facts-every-state",
+        cache::entry_json(enforced) + "\n" + cache::entry_json(absent) + "\n" +
+            cache::entry_json(invalid) + "\n" + cache::entry_json(failed) + "\n");
+  write(lines / "pins", cache::pin_json(pin_a) + "\n" + cache::pin_json(pin_b) + "\n");
+  write(lines / "entries-and-pins", cache::entry_json(enforced) + "\n" + cache::pin_json(pin_a) +
+                                        "\n" + cache::entry_json(nx) + "\n");
+  write(lines / "pin-twice", cache::pin_json(pin_b) + "\n" + cache::pin_json(pin_b) + "\n");
+  record::Pin pin_bad = pin_b;
+  pin_bad.records[0].target[5] = pin_bad.records[0].target[5] == 'a' ? 'b' : 'a';
+  write(lines / "pin-bad-onion", cache::pin_json(pin_bad) + "\n");
+  std::string pin_big = cache::pin_json(pin_b);
+  pin_big.replace(pin_big.find("\"max_age\":3600"), 14, "\"max_age\":31557601");
+  write(lines / "pin-max-age-too-large", pin_big + "\n");
+  std::string bad_state = cache::entry_json(enforced);
+  bad_state.replace(bad_state.find("\"valid\""), 7, "\"maybe\"");
+  write(lines / "policy-unknown-state", bad_state + "\n");
   write(lines / "not-json", "{\"domain\": \"x.example\", \"positive\": tru\n");
   std::printf("wrote %s and %s\n", files.c_str(), lines.c_str());
   return 0;

@@ -598,13 +598,20 @@ def sign_zone(workdir, zone, corrupt_owner=None):
 class KnotServer:
     """knotd serving {origin: zone text} from workdir/<name>/ on a free port."""
 
-    def __init__(self, workdir, zones, name="knot", serials=None, tsig_keys=None):
+    def __init__(self, workdir, zones, name="knot", serials=None, tsig_keys=None,
+                 transfer_key=None, update_acls=None):
         self.dir = os.path.join(workdir, name)
         self.zones = zones              # origin -> text
         self.serials = serials or {}    # origin -> serial, for readiness
         # name -> (algorithm, base64 secret): keys allowed to UPDATE every
-        # zone (RFC 2136); transfers are then open to 127.0.0.1 too.
+        # zone (RFC 2136); transfers are then open to 127.0.0.1 too, or,
+        # with transfer_key (one of tsig_keys), only when signed with it.
         self.tsig_keys = tsig_keys or {}
+        self.transfer_key = transfer_key
+        # key -> its own update ACL's extra options (Knot reference manual,
+        # acl section: update-type, update-owner, ...), instead of the
+        # update-everything ACL of the other keys.
+        self.update_acls = update_acls or {}
         self.port = None
         self.proc = None
         self.sock = os.path.join(self.dir, "knot.sock")
@@ -616,15 +623,21 @@ class KnotServer:
         for origin, text in self.zones.items():
             with open(os.path.join(self.dir, origin + ".zone"), "w") as f:
                 f.write(text)
-            acl = "    acl: [onionmx-update, local-transfer]\n" if self.tsig_keys else ""
+            own = "".join(f", update-{k}" for k in self.update_acls)
+            acl = f"    acl: [onionmx-update{own}, local-transfer]\n" if self.tsig_keys else ""
             zone_cfg.append(f"  - domain: {origin}\n    file: {origin}.zone\n{acl}")
         keys = acls = ""
         if self.tsig_keys:
             keys = "key:\n" + "".join(f"  - id: {k}\n    algorithm: {a}\n    secret: {sec}\n"
                                       for k, (a, sec) in self.tsig_keys.items())
+            wide = [k for k in self.tsig_keys if k not in self.update_acls]
             acls = ("acl:\n  - id: onionmx-update\n"
-                    f"    key: [{', '.join(self.tsig_keys)}]\n    action: update\n"
-                    "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n")
+                    f"    key: [{', '.join(wide)}]\n    action: update\n"
+                    + "".join(f"  - id: update-{k}\n    key: {k}\n    action: update\n"
+                              + "".join(f"    {line}\n" for line in extra.splitlines())
+                              for k, extra in self.update_acls.items())
+                    + "  - id: local-transfer\n    address: 127.0.0.1\n    action: transfer\n"
+                    + (f"    key: {self.transfer_key}\n" if self.transfer_key else ""))
         # Dynamic updates need the journal (Knot reference manual, zone
         # option journal-content).
         journal = "changes" if self.tsig_keys else "none"
@@ -728,12 +741,14 @@ class BindServer:
     """BIND 9 `named` as primary for {origin: zone text}, in the foreground
     (-g) from workdir/<name>/ on a free port of 127.0.0.1, each zone open to
     RFC 2136 updates signed with one of tsig_keys (name -> (algorithm,
-    base64 secret)) and to AXFR from anywhere (BIND 9 ARM: update-policy,
-    allow-transfer)."""
+    base64 secret)) and to AXFR from anywhere, or only when signed with
+    transfer_key (BIND 9 ARM: update-policy, allow-transfer)."""
 
-    def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None):
+    def __init__(self, workdir, zones, tsig_keys, name="bind", serials=None, grants=None,
+                 transfer_key=None):
         self.dir = os.path.join(workdir, name)
         self.zones, self.tsig_keys = zones, tsig_keys
+        self.transfer_key = transfer_key
         # key -> update-policy rule after "grant <key>"; default "zonesub ANY".
         self.grants = grants or {}
         self.serials = serials or {}
@@ -746,12 +761,13 @@ class BindServer:
         keys = "".join(f'key "{k}" {{ algorithm {a}; secret "{sec}"; }};\n'
                        for k, (a, sec) in self.tsig_keys.items())
         grants = " ".join(f"grant {k} {self.grants.get(k, 'zonesub ANY')};" for k in self.tsig_keys)
+        transfer = f"key {self.transfer_key};" if self.transfer_key else "any;"
         zones = ""
         for origin, text in self.zones.items():
             with open(os.path.join(self.dir, origin + ".db"), "w") as f:
                 f.write(text)
             zones += (f'zone "{origin}" {{ type primary; file "{origin}.db"; '
-                      f"update-policy {{ {grants} }}; allow-transfer {{ any; }}; }};\n")
+                      f"update-policy {{ {grants} }}; allow-transfer {{ {transfer} }}; }};\n")
         with open(self.conf, "w") as f:
             f.write(f"""{keys}options {{
     directory "{self.dir}";
@@ -1063,3 +1079,67 @@ if __name__ == "__main__":
         _serve()
     else:
         sys.exit("usage: dnsharness.py serve")
+
+
+# ==========================================================================
+# Route trust (test_route_trust.py): records with their own TTLs, zones
+# rewritten between steps, re-signing with the key sign_zone() made, and
+# RRSIGs of any type corrupted.  Additive: nothing above uses these.
+
+TYPE_MX, TYPE_TLSA = 15, 52
+
+
+def add_rr(zone, owner, rrtype, rdata, ttl=None):
+    """Any record, with its own TTL (Zone.add has none)."""
+    zone.other.add(owner)
+    zone.lines.append(f"{owner} {ttl or ''} IN {rrtype} {rdata}")
+
+
+def txt_rdata(text):
+    """TXT presentation of one character-string (RFC 1035 §5.1 quoting)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def resign_zone(workdir, zone):
+    """Sign `zone` again with the key sign_zone() generated for its origin
+    in `workdir`, so the trust anchor stays valid. Returns the signed text."""
+    kdir = os.path.join(workdir, "keys-" + zone.origin)
+    if not any(n.startswith("K") and n.endswith(".key") for n in os.listdir(kdir)):
+        raise RuntimeError(f"no key for {zone.origin} in {kdir}: sign_zone() first")
+    src = os.path.join(kdir, zone.origin + ".zone")
+    out = src + ".signed"
+    with open(src, "w") as f:
+        f.write(zone.text())
+    subprocess.run(["dnssec-signzone", "-S", "-K", kdir, "-z", "-O", "full", "-o", zone.origin,
+                    "-f", out, src], check=True, capture_output=True, cwd=kdir)
+    with open(out) as f:
+        return f.read()
+
+
+def corrupt_rrsig(text, fqdn, covered):
+    """Flip one bit of every RRSIG covering `covered` (e.g. "TXT") at owner
+    `fqdn` (absolute, trailing dot) in signed zone text (-O full layout:
+    owner ttl IN RRSIG type alg labels ttl exp inc tag signer sig...)."""
+    lines = text.splitlines()
+    done = False
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if len(parts) > 13 and parts[0] == fqdn and parts[3] == "RRSIG" and parts[4] == covered:
+            sig = bytearray(base64.b64decode("".join(parts[13:])))
+            sig[5] ^= 0x01
+            lines[i] = " ".join(parts[:13] + [base64.b64encode(bytes(sig)).decode()])
+            done = True
+    if not done:
+        raise RuntimeError(f"no RRSIG {covered} at {fqdn} to corrupt")
+    return "\n".join(lines) + "\n"
+
+
+def knot_replace_zone(knot, origin, text, serial, ready_s=10.0):
+    """Rewrite a zone file of a running KnotServer and reload it; returns
+    once Knot answers with the new SOA serial."""
+    with open(os.path.join(knot.dir, origin + ".zone"), "w") as f:
+        f.write(text)
+    subprocess.run(["knotc", "-s", knot.sock, "zone-reload", origin], check=True,
+                   capture_output=True, timeout=10)
+    wait_until(lambda: _soa_serial_is(knot.port, origin, serial), ready_s,
+               f"reload of {origin} (serial {serial})", knot.proc)

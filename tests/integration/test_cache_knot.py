@@ -18,6 +18,7 @@ By hand:
 Exit 77 (meson: skipped) only when knotd is missing.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -266,6 +267,52 @@ class Persistence(CacheCase):
         self.assertEqual(o["source"], "cache", ctx)
         self.assertEqual(o["routes"][0]["port"], 2525, ctx)
         self.assertEqual(queries(), q0)
+
+    def write_v2(self, entries, pins):
+        """A version-2 cache file (docs/cache.md) with its SHA3-256 trailer."""
+        line = lambda o: json.dumps(o, separators=(",", ":"), sort_keys=True) + "\n"  # noqa: E731
+        body = line({"entries": len(entries), "format": "onionmx-cache", "pins": len(pins),
+                     "saved": int(time.time()), "version": 2})
+        body += "".join(map(line, entries)) + "".join(map(line, pins))
+        with open(self.cache, "w") as f:
+            f.write(body + line({"sha3-256": hashlib.sha3_256(body.encode()).hexdigest()}))
+
+    def test_pins_are_dumped_purged_and_checked(self):
+        now = int(time.time())
+        recs = [{"priority": 0, "weight": 0, "port": 25, "target": dh.V1}]
+        entry = {"authenticated": True, "domain": f"pinned.{ORIGIN}", "fetched": now,
+                 "owner": f"_onion-mx._tcp.pinned.{ORIGIN}", "positive": True, "records": recs,
+                 "ttl": 3600, "policy": {"state": "valid", "mode": "enforce", "max_age": 86400,
+                                         "authenticated": True},
+                 "guard": {"state": "checked", "mta_sts": True, "dane": False, "dane_host": ""}}
+        pin = {"pin": True, "domain": f"pinned.{ORIGIN}", "expires": now + 3600,
+               "max_age": 86400, "records": recs}
+        old = dict(pin, domain=f"old.{ORIGIN}", expires=now - 1)
+        self.write_v2([entry], [pin, old])
+        p = self.run_cli(["--config", self.config(), "--cache-file", self.cache, "--cache-dump"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [json.loads(x) for x in p.stdout.splitlines()]
+        self.assertEqual(len(lines), 2, p.stdout)  # the entry, the live pin
+        self.assertEqual(lines[0]["policy"]["mode"], "enforce")
+        self.assertTrue(lines[0]["guard"]["mta_sts"])
+        self.assertNotIn("pin", lines[0])
+        self.assertEqual((lines[1]["pin"], lines[1]["domain"]), (True, f"pinned.{ORIGIN}"))
+        self.assertEqual(lines[1]["records"], recs)
+        self.assertTrue(3500 < lines[1]["expires_in"] <= 3600, lines[1])
+        # A purge removes the entry and the pin; a second finds nothing.
+        p = self.run_cli(["--config", self.config(), "--cache-file", self.cache,
+                          "--cache-purge", f"pinned.{ORIGIN}"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.dump(), {})
+        p = self.run_cli(["--config", self.config(), "--cache-file", self.cache,
+                          "--cache-purge", f"pinned.{ORIGIN}"])
+        self.assertEqual(p.returncode, EXIT_NOTFOUND, p.stderr)
+        # A pin the reader refuses (max_age above the policy limit) refuses the file.
+        self.write_v2([], [dict(pin, max_age=31557601)])
+        o, p, ctx = self.lookup(f"u@steady.{ORIGIN}")
+        self.assertEqual((o["status"], o["source"]), ("found", "dns"), ctx)
+        self.assertIn("cache file ignored", p.stderr, ctx)
+        self.assertIn("max_age", p.stderr, ctx)
 
     def test_corrupt_and_truncated_files_are_ignored_then_replaced(self):
         self.lookup(f"u@steady.{ORIGIN}")

@@ -7,7 +7,9 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/file.hpp"
 #include "base/strings.hpp"
@@ -269,11 +271,11 @@ TEST_F(CacheFileTest, AnOversizedCacheSavesItsNewestEntriesNotAFileTooLargeToLoa
   EXPECT_LE(cut.size(), limit);
   auto parsed = onionmx::cache::parse(cut);
   ASSERT_TRUE(parsed) << parsed.error().detail;
-  ASSERT_GT(parsed->size(), 10u);
-  EXPECT_LT(parsed->size(), 100u);
+  ASSERT_GT(parsed->entries.size(), 10u);
+  EXPECT_LT(parsed->entries.size(), 100u);
   // The most recently used (d99) is kept; the oldest (d0) went.
-  EXPECT_EQ(parsed->back().domain, "d99.example");
-  EXPECT_NE(parsed->front().domain, "d0.example");
+  EXPECT_EQ(parsed->entries.back().domain, "d99.example");
+  EXPECT_NE(parsed->entries.front().domain, "d0.example");
 }
 
 TEST_F(CacheFileTest, ASaveThatCannotBeWrittenLeavesTheOldFile) {
@@ -287,6 +289,369 @@ TEST_F(CacheFileTest, ASaveThatCannotBeWrittenLeavesTheOldFile) {
   ASSERT_TRUE(text);
   EXPECT_EQ(*text, good);
   EXPECT_TRUE(c.dirty());
+}
+
+// ------------------------------------- route trust: facts and pins (v2)
+
+using onionmx::record::GuardFacts;
+using onionmx::record::Pin;
+using onionmx::record::PolicyFacts;
+
+Pin pin(const std::string& domain, std::int64_t expires, std::uint32_t max_age = 86400) {
+  return Pin{
+      domain, {SrvRecord{10, 5, 25, kA1}, SrvRecord{20, 0, 2525, "smtp." + kA2}}, expires, max_age};
+}
+
+// A file body (header and lines) with its correct SHA3-256 trailer, as a
+// buggy or hostile writer would produce it.
+std::string with_checksum(const std::string& body) {
+  onionmx::crypto::Sha3Digest d{};
+  EXPECT_TRUE(onionmx::crypto::sha3_256(
+      std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()), d));
+  return body + "{\"sha3-256\":\"" + onionmx::base::hex_lower(d) + "\"}\n";
+}
+
+const std::string kPinLine =
+    "{\"domain\":\"p.example\",\"expires\":1700003600,\"max_age\":3600,"
+    "\"pin\":true,\"records\":[{\"port\":25,\"priority\":0,\"target\":\"" +
+    kA1 + "\",\"weight\":0}]}";
+
+std::string v2_file(const std::vector<std::string>& entry_lines,
+                    const std::vector<std::string>& pin_lines) {
+  std::string body = "{\"entries\":" + std::to_string(entry_lines.size()) +
+                     ",\"format\":\"onionmx-cache\",\"pins\":" + std::to_string(pin_lines.size()) +
+                     ",\"saved\":1700000000,\"version\":2}\n";
+  for (const auto& l : entry_lines) body += l + "\n";
+  for (const auto& l : pin_lines) body += l + "\n";
+  return with_checksum(body);
+}
+
+bool same_records(const std::vector<SrvRecord>& a, const std::vector<SrvRecord>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].priority != b[i].priority || a[i].weight != b[i].weight || a[i].port != b[i].port ||
+        a[i].target != b[i].target)
+      return false;
+  return true;
+}
+
+TEST_F(CacheFileTest, PolicyAndGuardFactsOfEveryStateSurviveASave) {
+  clock_.wall_time = ManualClock::Wall{} + std::chrono::seconds(1700000000);
+  struct Case {
+    std::string domain;
+    PolicyFacts policy;
+    GuardFacts guard;
+  };
+  PolicyFacts valid{PolicyFacts::State::Valid,
+                    {onionmx::record::PolicyMode::Testing, onionmx::record::kPolicyMaxAgeLimit},
+                    true,
+                    ""};
+  const std::vector<Case> cases = {
+      {"unknown.example", {}, {}},
+      {"absent.example",
+       {PolicyFacts::State::Absent, {}, true, ""},
+       {GuardFacts::State::Checked, true, false, "", ""}},
+      {"valid.example", valid, {GuardFacts::State::Checked, false, true, "mx1.valid.example", ""}},
+      {"invalid.example",
+       {PolicyFacts::State::Invalid, {}, false, "two v=ONIONMX1 records"},
+       {GuardFacts::State::Failed, false, false, "", "_mta-sts.invalid.example TXT: SERVFAIL"}},
+      {"failed.example", {PolicyFacts::State::Failed, {}, false, "timeout"}, {}},
+  };
+  Cache c(Settings{});
+  for (const auto& k : cases) {
+    Entry e = entry(k.domain, true, 300, clock_.mono);
+    e.policy = k.policy;
+    e.guard = k.guard;
+    c.put(std::move(e));
+  }
+  ASSERT_TRUE(onionmx::cache::save(path_, c, clock_));
+  Cache back(Settings{});
+  auto n = onionmx::cache::load(path_, back, clock_);
+  ASSERT_TRUE(n) << n.error().detail;
+  EXPECT_EQ(*n, cases.size());
+  for (const auto& k : cases) {
+    const Entry* e = back.peek(k.domain);
+    ASSERT_NE(e, nullptr) << k.domain;
+    EXPECT_EQ(e->policy.state, k.policy.state) << k.domain;
+    EXPECT_EQ(e->policy.authenticated, k.policy.authenticated) << k.domain;
+    EXPECT_EQ(e->policy.reason, k.policy.reason) << k.domain;
+    EXPECT_EQ(e->policy.policy.mode, k.policy.policy.mode) << k.domain;
+    EXPECT_EQ(e->policy.policy.max_age, k.policy.policy.max_age) << k.domain;
+    EXPECT_EQ(e->guard.state, k.guard.state) << k.domain;
+    EXPECT_EQ(e->guard.mta_sts, k.guard.mta_sts) << k.domain;
+    EXPECT_EQ(e->guard.dane, k.guard.dane) << k.domain;
+    EXPECT_EQ(e->guard.dane_host, k.guard.dane_host) << k.domain;
+    EXPECT_EQ(e->guard.reason, k.guard.reason) << k.domain;
+  }
+  // Unknown facts are not written: such a line is a version-1 line.
+  const std::string line = onionmx::cache::entry_json(*back.peek("unknown.example"));
+  EXPECT_FALSE(contains(line, "policy")) << line;
+  EXPECT_FALSE(contains(line, "guard")) << line;
+  // The dump shows the facts.
+  const auto dumped = nlohmann::json::parse(
+      onionmx::cache::entry_dump_json(back, *back.peek("valid.example"), clock_.mono));
+  EXPECT_EQ(dumped["policy"]["mode"], "testing");
+  EXPECT_EQ(dumped["policy"]["state"], "valid");
+  EXPECT_EQ(dumped["guard"]["dane_host"], "mx1.valid.example");
+  EXPECT_EQ(dumped["state"], "fresh");
+}
+
+TEST_F(CacheFileTest, ReasonsAreClippedSoTheFileStillLoads) {
+  Cache c(Settings{});
+  Entry e = entry("long.example", true, 300, clock_.mono);
+  e.policy = {PolicyFacts::State::Invalid, {}, false, std::string(2000, 'x') + "\xff"};
+  e.guard = {GuardFacts::State::Failed, false, false, "", std::string("bad \xc3 utf-8")};
+  c.put(std::move(e));
+  auto parsed = onionmx::cache::parse(onionmx::cache::serialize(c, 1));
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  ASSERT_EQ(parsed->entries.size(), 1u);
+  EXPECT_EQ(parsed->entries[0].policy.reason, std::string(512, 'x'));
+  EXPECT_EQ(parsed->entries[0].guard.reason, "bad ? utf-8");
+}
+
+TEST_F(CacheFileTest, PinsSurviveASaveAndExpiredOnesAreDroppedAtLoad) {
+  const std::int64_t now = 1700000000;
+  clock_.wall_time = ManualClock::Wall{} + std::chrono::seconds(now);
+  Cache c(Settings{});
+  c.put_pin(pin("long.example", now + 1000));
+  c.put_pin(pin("short.example", now + 100));
+  c.put_pin(pin("gone.example", now - 1));
+  // The file says a year, the policy a day: a day from the load it is.
+  c.put_pin(pin("edited.example", now + std::int64_t{365} * 86400, 86400));
+  ASSERT_TRUE(onionmx::cache::save(path_, c, clock_));
+  auto text = onionmx::base::read_file(path_, 1 << 20, "1 MiB");
+  ASSERT_TRUE(text);
+  auto parsed = onionmx::cache::parse(*text);
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  // The save drops the pin that had already expired; the file keeps the rest.
+  EXPECT_EQ(parsed->pins.size(), 3u);
+  EXPECT_EQ(c.pin("gone.example"), nullptr);
+
+  clock_.advance(200s);
+  Cache back(Settings{});
+  auto n = onionmx::cache::load(path_, back, clock_);
+  ASSERT_TRUE(n) << n.error().detail;
+  EXPECT_EQ(*n, 0u);  // entries
+  EXPECT_EQ(back.pin_count(), 2u);
+  EXPECT_EQ(back.pin("short.example"), nullptr);
+  EXPECT_EQ(back.pin("gone.example"), nullptr);
+  const Pin* p = back.pin("long.example");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->expires, now + 1000);
+  EXPECT_EQ(p->max_age, 86400u);
+  EXPECT_TRUE(same_records(p->records, pin("x.example", 0).records));
+  const Pin* edited = back.pin("edited.example");
+  ASSERT_NE(edited, nullptr);
+  EXPECT_EQ(edited->expires, now + 200 + 86400);
+  EXPECT_FALSE(back.dirty());
+
+  // The dump form: the file's pin line plus the seconds left.
+  const auto d = nlohmann::json::parse(onionmx::cache::pin_dump_json(*p, now + 200));
+  EXPECT_EQ(d["pin"], true);
+  EXPECT_EQ(d["domain"], "long.example");
+  EXPECT_EQ(d["expires_in"], 800);
+  EXPECT_EQ(d["records"].size(), 2u);
+}
+
+TEST_F(CacheFileTest, AVersion1FileStillLoadsWithoutFactsOrPins) {
+  clock_.wall_time = ManualClock::Wall{} + std::chrono::seconds(1700000000);
+  write(with_checksum(
+      "{\"entries\":2,\"format\":\"onionmx-cache\",\"saved\":1700000000,\"version\":1}\n"
+      "{\"authenticated\":true,\"domain\":\"a.example\",\"fetched\":1699999900,\"owner\":"
+      "\"_onion-mx._tcp.a.example\",\"positive\":true,\"records\":[{\"port\":25,\"priority\":10,"
+      "\"target\":\"" +
+      kA1 +
+      "\",\"weight\":0}],\"ttl\":300}\n"
+      "{\"authenticated\":false,\"domain\":\"b.example\",\"fetched\":1699999950,\"positive\":"
+      "false,\"reason\":\"NXDOMAIN\",\"ttl\":600}\n"));
+  Cache c(Settings{});
+  auto n = onionmx::cache::load(path_, c, clock_);
+  ASSERT_TRUE(n) << n.error().detail;
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(c.pin_count(), 0u);
+  const Entry* a = c.peek("a.example");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->policy.state, PolicyFacts::State::Unknown);
+  EXPECT_EQ(a->guard.state, GuardFacts::State::Unknown);
+  EXPECT_EQ(Cache::age(*a, clock_.mono), 100u);
+  // Written back as version 2.
+  EXPECT_TRUE(contains(onionmx::cache::serialize(c, 1700000000), "\"version\":2"));
+}
+
+TEST_F(CacheFileTest, InvalidPinsAndFactsAreRefusedWholeWithAReason) {
+  auto replace = [](std::string s, const std::string& from, const std::string& to) {
+    const auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return s.replace(at, from.size(), to);
+  };
+  std::string bad_sum = kA1;
+  bad_sum[3] = bad_sum[3] == 'a' ? 'b' : 'a';
+  const std::string entry_line = onionmx::cache::entry_json(entry("e.example", true, 60, {}));
+  auto with_policy = [&](const std::string& policy) {
+    return replace(entry_line, "\"domain\"", "\"policy\":" + policy + ",\"domain\"");
+  };
+  struct Case {
+    std::string name, bytes, why;
+  };
+  const std::vector<Case> cases = {
+      {"bad onion", v2_file({}, {replace(kPinLine, kA1, bad_sum)}), "invalid onion target"},
+      {"not an onion", v2_file({}, {replace(kPinLine, kA1, "mx.example.com")}),
+       "invalid onion target"},
+      {"max_age too large",
+       v2_file({}, {replace(kPinLine, "\"max_age\":3600", "\"max_age\":31557601")}), "max_age"},
+      {"missing expires", v2_file({}, {replace(kPinLine, "\"expires\":1700003600,", "")}),
+       "missing or mistyped"},
+      {"expires a string",
+       v2_file({}, {replace(kPinLine, "\"expires\":1700003600", "\"expires\":\"soon\"")}),
+       "missing or mistyped"},
+      {"pin false", v2_file({}, {replace(kPinLine, "\"pin\":true", "\"pin\":false")}),
+       "missing or mistyped"},
+      {"no records", v2_file({}, {replace(kPinLine, kPinLine.substr(kPinLine.find('[')), "[]}")}),
+       "without records"},
+      {"port zero", v2_file({}, {replace(kPinLine, "\"port\":25", "\"port\":0")}),
+       "invalid onion target"},
+      {"upper-case domain", v2_file({}, {replace(kPinLine, "p.example", "P.example")}),
+       "pin: domain"},
+      {"onion domain", v2_file({}, {replace(kPinLine, "\"p.example\"", "\"" + kA2 + "\"")}),
+       "pin: domain"},
+      {"pinned twice", v2_file({}, {kPinLine, kPinLine}), "pinned twice"},
+      {"pin count lies", v2_file({kPinLine}, {}), "pin count"},
+      {"pin in a version-1 file",
+       with_checksum(
+           "{\"entries\":0,\"format\":\"onionmx-cache\",\"saved\":1700000000,\"version\":1}\n" +
+           kPinLine + "\n"),
+       "count"},
+      {"version 2 without a pin count",
+       with_checksum(
+           "{\"entries\":0,\"format\":\"onionmx-cache\",\"saved\":1700000000,\"version\":2}\n"),
+       "count"},
+      {"policy state unknown",
+       v2_file({with_policy(R"({"state":"maybe","authenticated":false})")}, {}), "unknown state"},
+      {"policy valid without mode",
+       v2_file({with_policy(R"({"state":"valid","authenticated":false,"max_age":60})")}, {}),
+       "mode"},
+      {"policy max_age too large",
+       v2_file(
+           {with_policy(
+               R"({"state":"valid","authenticated":false,"mode":"enforce","max_age":31557601})")},
+           {}),
+       "max_age"},
+      {"policy invalid without reason",
+       v2_file({with_policy(R"({"state":"invalid","authenticated":false})")}, {}), "reason"},
+      {"policy reason too long",
+       v2_file({with_policy(R"({"state":"failed","authenticated":false,"reason":")" +
+                            std::string(513, 'x') + "\"}")},
+               {}),
+       "reason"},
+      {"policy not an object", v2_file({with_policy("\"valid\"")}, {}), "policy"},
+      {"guard without dane",
+       v2_file({replace(entry_line, "\"domain\"",
+                        R"("guard":{"state":"checked","mta_sts":true,"dane_host":""},"domain")")},
+               {}),
+       "guard: missing"},
+      {"guard dane_host not a name",
+       v2_file(
+           {replace(
+               entry_line, "\"domain\"",
+               R"("guard":{"state":"checked","mta_sts":true,"dane":true,"dane_host":"a..b"},"domain")")},
+           {}),
+       "dane_host"},
+      {"guard state unknown",
+       v2_file({replace(entry_line, "\"domain\"", R"("guard":{"state":"unknown"},"domain")")}, {}),
+       "unknown state"},
+  };
+  // The unchanged line loads: each case fails for its own reason.
+  ASSERT_TRUE(onionmx::cache::parse(v2_file({entry_line}, {kPinLine})));
+  for (const auto& k : cases) {
+    write(k.bytes);
+    Cache into(Settings{});
+    into.put_pin(pin("kept.example", 1));
+    auto n = onionmx::cache::load(path_, into, clock_);
+    ASSERT_FALSE(n) << k.name;
+    EXPECT_TRUE(contains(n.error().detail, k.why)) << k.name << ": " << n.error().detail;
+    EXPECT_TRUE(contains(n.error().detail, "line ") || contains(n.error().detail, "count"))
+        << k.name << ": " << n.error().detail;
+    EXPECT_EQ(into.pin_count(), 1u) << k.name;  // nothing half-loaded
+  }
+}
+
+TEST_F(CacheFileTest, TheSizeCapKeepsPinsBeforeEntriesThenThoseExpiringLast) {
+  Cache c(Settings{});
+  for (int i = 0; i < 50; ++i)
+    c.put(entry("d" + std::to_string(i) + ".example", true, 60, clock_.mono));
+  for (int i = 0; i < 20; ++i) c.put_pin(pin("p" + std::to_string(i) + ".example", 1000 + i));
+  const std::string whole = onionmx::cache::serialize(c, 1);
+  const std::size_t pins_only = onionmx::cache::pin_json(*c.pin("p0.example")).size() * 20;
+  // Room for every pin and a few entries.
+  std::string cut = onionmx::cache::serialize(c, 1, pins_only + 1500);
+  EXPECT_LE(cut.size(), pins_only + 1500);
+  auto parsed = onionmx::cache::parse(cut);
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  EXPECT_EQ(parsed->pins.size(), 20u);
+  EXPECT_GT(parsed->entries.size(), 0u);
+  EXPECT_LT(parsed->entries.size(), 50u);
+  // Room for half the pins: no entries, the ten expiring last.
+  cut = onionmx::cache::serialize(c, 1, pins_only / 2 + 256);
+  EXPECT_LE(cut.size(), pins_only / 2 + 256);
+  parsed = onionmx::cache::parse(cut);
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  EXPECT_EQ(parsed->entries.size(), 0u);
+  ASSERT_GE(parsed->pins.size(), 9u);
+  ASSERT_LE(parsed->pins.size(), 10u);
+  for (const auto& p : parsed->pins) EXPECT_GE(p.expires, 1010) << p.domain;
+  EXPECT_GT(whole.size(), pins_only);
+}
+
+TEST(CacheStore, PinsAreBoundedByTheCacheSizeExpiringFirstGoes) {
+  Settings s;
+  s.size = 2;
+  Cache c(s);
+  c.put_pin(pin("a.example", 300));
+  c.put_pin(pin("b.example", 100));
+  c.put_pin(pin("c.example", 200));
+  EXPECT_EQ(c.pin_count(), 2u);
+  EXPECT_EQ(c.pin("b.example"), nullptr);
+  EXPECT_NE(c.pin("a.example"), nullptr);
+  EXPECT_NE(c.pin("c.example"), nullptr);
+  // Replacing a pin does not count twice.
+  c.put_pin(pin("a.example", 50));
+  EXPECT_EQ(c.pin_count(), 2u);
+  EXPECT_EQ(c.pin("a.example")->expires, 50);
+}
+
+TEST(CacheStore, ExpireEraseAndClearPins) {
+  Cache c(Settings{});
+  c.put_pin(pin("a.example", 100));
+  c.put_pin(pin("b.example", 200));
+  c.put_pin(pin("c.example", 300));
+  c.mark_saved();
+  EXPECT_EQ(c.expire_pins(99), 0u);
+  EXPECT_FALSE(c.dirty());
+  EXPECT_EQ(c.expire_pins(200), 2u);  // a pin expiring now is gone
+  EXPECT_TRUE(c.dirty());
+  ASSERT_EQ(c.pin_count(), 1u);
+  EXPECT_NE(c.pin("c.example"), nullptr);
+
+  c.mark_saved();
+  EXPECT_FALSE(c.erase_pin("a.example"));
+  EXPECT_FALSE(c.dirty());
+  EXPECT_TRUE(c.erase_pin("c.example"));
+  EXPECT_TRUE(c.dirty());
+  EXPECT_EQ(c.pin_count(), 0u);
+
+  c.put_pin(pin("d.example", 400));
+  c.put(entry("e.example", false, 60, {}));
+  c.mark_saved();
+  c.clear();
+  EXPECT_EQ(c.pin_count(), 0u);
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_TRUE(c.dirty());
+  // Domain order, whatever the insertion order.
+  c.put_pin(pin("z.example", 1));
+  c.put_pin(pin("m.example", 1));
+  std::vector<std::string> order;
+  c.for_each_pin([&](const Pin& p) { order.push_back(p.domain); });
+  EXPECT_EQ(order, (std::vector<std::string>{"m.example", "z.example"}));
 }
 
 // ------------------------------------------------ CachedLookup over a script

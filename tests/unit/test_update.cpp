@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/test_util.hpp"
@@ -66,12 +67,12 @@ TEST(PublishUpdate, Layout) {
   ASSERT_TRUE(m) << m.error().detail;
   auto w = build_update(*m);
   ASSERT_TRUE(w);
-  // Header: ID, QR 0 OPCODE 5, ZOCOUNT 1, PRCOUNT 1, UPCOUNT 4, ADCOUNT 0.
+  // Header: ID, QR 0 OPCODE 5, ZOCOUNT 1, PRCOUNT 2, UPCOUNT 3, ADCOUNT 0.
   EXPECT_EQ((*w)[0], 0xbe);
   EXPECT_EQ((*w)[1], 0xef);
   EXPECT_EQ((*w)[2], 0x28);
   EXPECT_EQ((*w)[3], 0x00);
-  const std::uint8_t counts[] = {0, 1, 0, 1, 0, 4, 0, 0};
+  const std::uint8_t counts[] = {0, 1, 0, 2, 0, 3, 0, 0};
   for (int i = 0; i < 8; ++i) EXPECT_EQ((*w)[4 + i], counts[i]) << i;
   auto parsed = parse_message(*w);  // the zone section reads like a question
   ASSERT_TRUE(parsed) << parsed.error().detail;
@@ -79,38 +80,157 @@ TEST(PublishUpdate, Layout) {
   EXPECT_EQ(parsed->qtype, kTypeSoa);
   EXPECT_EQ(parsed->qclass, kClassIn);
 
+  const std::string owner = "_onion-mx._tcp.mail.example.org";
   auto pre = section(*w, 1);
-  ASSERT_EQ(pre.size(), 1u);  // zone apex SOA exists
+  ASSERT_EQ(pre.size(), 2u);  // zone apex SOA exists (RFC 2136 §2.4.1)
   EXPECT_EQ(pre[0].name, "example.org");
   EXPECT_EQ(pre[0].type, kTypeSoa);
   EXPECT_EQ(pre[0].cls, kClassAny);
   EXPECT_EQ(pre[0].ttl, 0u);
   EXPECT_TRUE(pre[0].rdata.empty());
+  // No TXT RRset at the name (the caller saw none, §2.4.3).
+  EXPECT_EQ(pre[1].name, owner);
+  EXPECT_EQ(pre[1].type, kTypeTxt);
+  EXPECT_EQ(pre[1].cls, kClassNone);
+  EXPECT_EQ(pre[1].ttl, 0u);
+  EXPECT_TRUE(pre[1].rdata.empty());
 
   auto up = section(*w, 2);
-  ASSERT_EQ(up.size(), 4u);
-  const std::string owner = "_onion-mx._tcp.mail.example.org";
+  ASSERT_EQ(up.size(), 3u);
   for (const auto& r : up) EXPECT_EQ(r.name, owner);  // nothing else is touched
   EXPECT_EQ(up[0].type, kTypeSrv);
   EXPECT_EQ(up[0].cls, kClassAny);
   EXPECT_TRUE(up[0].rdata.empty());
-  EXPECT_EQ(up[1].type, kTypeTxt);
-  EXPECT_EQ(up[1].cls, kClassAny);
-  EXPECT_TRUE(up[1].rdata.empty());
-  EXPECT_EQ(up[2].type, kTypeSrv);
-  EXPECT_EQ(up[2].cls, kClassIn);
-  EXPECT_EQ(up[2].ttl, 600u);
+  EXPECT_EQ(up[1].type, kTypeSrv);
+  EXPECT_EQ(up[1].cls, kClassIn);
+  EXPECT_EQ(up[1].ttl, 600u);
   auto srv = srv_rdata(10, 5, 25, kV1);
-  EXPECT_EQ(up[2].rdata, *srv);
-  EXPECT_EQ(up[2].rdata[1], 10);
-  EXPECT_EQ(up[2].rdata[3], 5);
-  EXPECT_EQ(up[2].rdata[5], 25);
-  EXPECT_EQ(up[3].type, kTypeTxt);
-  EXPECT_EQ(up[3].cls, kClassIn);
+  EXPECT_EQ(up[1].rdata, *srv);
+  EXPECT_EQ(up[1].rdata[1], 10);
+  EXPECT_EQ(up[1].rdata[3], 5);
+  EXPECT_EQ(up[1].rdata[5], 25);
+  EXPECT_EQ(up[2].type, kTypeTxt);
+  EXPECT_EQ(up[2].cls, kClassIn);
   const std::string txt = records().policy;
-  ASSERT_EQ(up[3].rdata.size(), txt.size() + 1);
-  EXPECT_EQ(up[3].rdata[0], txt.size());
-  EXPECT_EQ(std::string(up[3].rdata.begin() + 1, up[3].rdata.end()), txt);
+  ASSERT_EQ(up[2].rdata.size(), txt.size() + 1);
+  EXPECT_EQ(up[2].rdata[0], txt.size());
+  EXPECT_EQ(std::string(up[2].rdata.begin() + 1, up[2].rdata.end()), txt);
+}
+
+// Other TXT records at the name survive: the current RRset is the
+// prerequisite, only the v=ONIONMX1 records are deleted, by value.
+TEST(PublishUpdate, CurrentTxtDeletesOnlyPolicyRecords) {
+  const std::vector<std::vector<std::uint8_t>> current = {
+      txt_rdata("keep me"), txt_rdata("v=ONIONMX1; mode=testing; max_age=1"),
+      txt_rdata("v=ONIONMX10; mode=enforce"), txt_rdata("v=ONIONMX1; broken")};
+  auto m = publish_update(1, "example.org", records(), current);
+  ASSERT_TRUE(m) << m.error().detail;
+  auto w = build_update(*m);
+  ASSERT_TRUE(w);
+  auto pre = section(*w, 1);
+  ASSERT_EQ(pre.size(), 5u);
+  for (std::size_t i = 0; i < current.size(); ++i) {
+    EXPECT_EQ(pre[i + 1].type, kTypeTxt);
+    EXPECT_EQ(pre[i + 1].cls, kClassIn);  // §2.4.2: RRset exists, value dependent
+    EXPECT_EQ(pre[i + 1].ttl, 0u);
+    EXPECT_EQ(pre[i + 1].rdata, current[i]);
+  }
+  auto up = section(*w, 2);
+  ASSERT_EQ(up.size(), 5u);
+  EXPECT_EQ(up[0].type, kTypeSrv);
+  EXPECT_EQ(up[0].cls, kClassAny);
+  for (int i : {1, 2}) {
+    EXPECT_EQ(up[i].type, kTypeTxt);
+    EXPECT_EQ(up[i].cls, kClassNone);  // §2.5.4: delete this RR
+    EXPECT_EQ(up[i].ttl, 0u);
+  }
+  EXPECT_EQ(up[1].rdata, current[1]);
+  EXPECT_EQ(up[2].rdata, current[3]);  // an invalid policy record is onionmx's too
+  EXPECT_EQ(up[3].type, kTypeSrv);
+  EXPECT_EQ(up[4].type, kTypeTxt);
+  EXPECT_EQ(up[4].cls, kClassIn);
+}
+
+TEST(PublishUpdate, PolicyTxtIsTheVersionPrefix) {
+  EXPECT_TRUE(is_policy_txt(txt_rdata("v=ONIONMX1; mode=none; max_age=0")));
+  EXPECT_TRUE(is_policy_txt(txt_rdata("v=ONIONMX1")));
+  EXPECT_TRUE(is_policy_txt(txt_rdata("v=ONIONMX1 ; nonsense")));  // as select_policy
+  EXPECT_FALSE(is_policy_txt(txt_rdata("v=ONIONMX1 nonsense")));
+  // Character-strings are joined before the version is looked at.
+  EXPECT_TRUE(is_policy_txt(
+      std::vector<std::uint8_t>{3, 'v', '=', 'O', 7, 'N', 'I', 'O', 'N', 'M', 'X', '1'}));
+  EXPECT_FALSE(is_policy_txt(txt_rdata("v=ONIONMX10; mode=enforce")));
+  EXPECT_FALSE(is_policy_txt(txt_rdata("v=onionmx1; mode=enforce")));
+  EXPECT_FALSE(is_policy_txt(txt_rdata("v=spf1 -all")));
+  EXPECT_FALSE(is_policy_txt(txt_rdata("")));
+  EXPECT_FALSE(is_policy_txt({}));
+  EXPECT_FALSE(is_policy_txt(std::vector<std::uint8_t>{200, 'v'}));  // length past the end
+}
+
+// A TXT answer as a server writes it: question, then the answer records,
+// owner names compressed to the question.
+std::vector<std::uint8_t> txt_answer(std::uint16_t id, std::uint16_t flags,
+                                     const std::vector<std::pair<bool, std::string>>& rrs) {
+  std::vector<std::uint8_t> w;
+  wire::put16(w, id);
+  wire::put16(w, flags);
+  wire::put16(w, 1);
+  wire::put16(w, static_cast<std::uint16_t>(rrs.size()));
+  wire::put16(w, 0);
+  wire::put16(w, 0);
+  auto q = encode_name("_onion-mx._tcp.Example.org");
+  w.insert(w.end(), q->begin(), q->end());
+  wire::put16(w, kTypeTxt);
+  wire::put16(w, kClassIn);
+  for (const auto& [at_owner, text] : rrs) {
+    if (at_owner) {
+      wire::put16(w, 0xc00c);
+    } else {
+      auto n = encode_name("other.example.org");
+      w.insert(w.end(), n->begin(), n->end());
+    }
+    wire::put16(w, kTypeTxt);
+    wire::put16(w, kClassIn);
+    wire::put32(w, 300);
+    const auto rd = txt_rdata(text);
+    wire::put16(w, static_cast<std::uint16_t>(rd.size()));
+    w.insert(w.end(), rd.begin(), rd.end());
+  }
+  return w;
+}
+
+TEST(ReadTxtRrset, TakesTheOwnersTxtRecords) {
+  const std::string owner = "_onion-mx._tcp.example.org";
+  auto w = txt_answer(7, 0x8400, {{true, "keep me"}, {false, "elsewhere"}, {true, "v=ONIONMX1"}});
+  auto r = read_txt_rrset(w, 7, owner);
+  ASSERT_TRUE(r) << r.error().detail;
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0], txt_rdata("keep me"));
+  EXPECT_EQ((*r)[1], txt_rdata("v=ONIONMX1"));
+  auto nx = read_txt_rrset(txt_answer(7, 0x8403, {}), 7, owner);  // NXDOMAIN
+  ASSERT_TRUE(nx);
+  EXPECT_TRUE(nx->empty());
+}
+
+TEST(ReadTxtRrset, OnlyAnAuthoritativeAnswerToTheQuery) {
+  const std::string owner = "_onion-mx._tcp.example.org";
+  const std::pair<std::uint16_t, const char*> bad[] = {
+      {0x8000, "AA not set"},
+      {0x8405, "REFUSED"},
+      {0x8402, "SERVFAIL"},
+      {0x0400, "not a query response"},
+      {0xa400, "not a query response"},  // opcode 4
+      {0x8600, "truncated"}};
+  for (const auto& [flags, why] : bad) {
+    auto r = read_txt_rrset(txt_answer(7, flags, {{true, "x"}}), 7, owner);
+    ASSERT_FALSE(r) << why;
+    EXPECT_TRUE(contains(r.error().detail, why)) << r.error().detail;
+  }
+  EXPECT_FALSE(read_txt_rrset(txt_answer(8, 0x8400, {{true, "x"}}), 7, owner));
+  auto w = txt_answer(7, 0x8400, {{true, "x"}});
+  w.pop_back();
+  EXPECT_FALSE(read_txt_rrset(w, 7, owner));
+  EXPECT_FALSE(read_txt_rrset(std::vector<std::uint8_t>(5, 0), 7, owner));
 }
 
 TEST(PublishUpdate, ZoneMustContainDomain) {
@@ -124,14 +244,15 @@ TEST(PublishUpdate, ZoneMustContainDomain) {
   EXPECT_FALSE(publish_update(1, "", r));
 }
 
-TEST(PublishUpdate, WithoutPolicyStillDeletesTxt) {
+TEST(PublishUpdate, WithoutPolicyStillDeletesThePolicyTxt) {
   auto r = records();
   r.policy.clear();
-  auto m = publish_update(1, "example.org", r);
+  auto m = publish_update(1, "example.org", r, {txt_rdata("v=ONIONMX1; mode=enforce")});
   ASSERT_TRUE(m);
-  ASSERT_EQ(m->updates.size(), 3u);
+  ASSERT_EQ(m->updates.size(), 3u);  // delete SRV, delete the policy TXT, add SRV
   EXPECT_EQ(m->updates[1].type, kTypeTxt);
-  EXPECT_EQ(m->updates[1].rrclass, kClassAny);
+  EXPECT_EQ(m->updates[1].rrclass, kClassNone);
+  EXPECT_EQ(m->updates[2].type, kTypeSrv);
 }
 
 TEST(PublishUpdate, TxtSplitsAt255) {
@@ -167,7 +288,8 @@ TEST(PublishUpdate, DumpNamesSections) {
                            "_onion-mx._tcp.mail.example.org. 600 IN SRV 10 5 25 ",
                            "600 IN TXT \"v=ONIONMX1; mode=enforce; max_age=604800\"",
                            "k. 0 ANY TSIG hmac-sha256. time 1700000000 fudge 300 mac ",
-                           "original-id 0x1234 error NOERROR"})
+                           "original-id 0x1234 error NOERROR",
+                           "_onion-mx._tcp.mail.example.org. 0 NONE TXT  ; no such RRset"})
     EXPECT_TRUE(contains(*d, want)) << want << "\n" << *d;
   EXPECT_FALSE(dump_update(std::vector<std::uint8_t>(s->wire.begin(), s->wire.end() - 1)));
 }
