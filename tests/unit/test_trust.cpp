@@ -334,6 +334,63 @@ TEST(TrustLookup, SettingsOffAskNothingBesidesTheSrv) {
   EXPECT_EQ(got.set.guard.state, GuardFacts::State::Checked);
 }
 
+TEST(TrustLookup, AfterSrvModeAsksThePartsOnlyForUnauthenticatedRoutes) {
+  TrustSettings after_srv;
+  after_srv.parallel = false;
+  // No route: the SRV query alone.
+  for (Status st : {Status::NotFound, Status::Temp}) {
+    Rig rig(true, after_srv);
+    Got got;
+    start(*rig.lookup, got);
+    EXPECT_EQ(rig.dns->held_rr(), 0u);
+    ASSERT_TRUE(rig.dns->answer_srv(srv_status(st, 30, "no route")));
+    EXPECT_EQ(got.calls, 1);
+    EXPECT_TRUE(rig.log->rr.empty());
+  }
+  // A DNSSEC-authenticated route: the policy only.
+  {
+    Rig rig(true, after_srv);
+    Got got;
+    start(*rig.lookup, got);
+    ASSERT_TRUE(rig.dns->answer_srv(srv_ok(3600, true)));
+    ASSERT_EQ(rig.log->rr.size(), 1u);
+    EXPECT_EQ(rig.log->rr[0].name, kPolicyName);
+    EXPECT_EQ(got.calls, 0);
+    ASSERT_TRUE(rig.dns->answer(kPolicyName, RrType::Txt, rr_ok({kEnforce}, 900)));
+    ASSERT_EQ(got.calls, 1);
+    EXPECT_EQ(got.set.policy.state, PolicyFacts::State::Valid);
+    EXPECT_EQ(got.set.guard.state, GuardFacts::State::Unknown);
+    EXPECT_EQ(got.set.ttl, 900u);
+  }
+  // An unauthenticated route: all three, then TLSA, with the same facts
+  // as the parallel mode.
+  {
+    Rig rig(false, after_srv);
+    rig.dns->answers[{kPolicyName, RrType::Txt}] = rr_ok({kEnforce}, 1800);
+    rig.dns->answers[{kMtaStsName, RrType::Txt}] = rr_ok({"v=STSv1; id=7"}, 1200);
+    rig.dns->answers[{kDomain, RrType::Mx}] = rr_ok({"mx1.example.org"}, 900, true);
+    rig.dns->answers[{"_25._tcp.mx1.example.org", RrType::Tlsa}] = rr_ok({""}, 600, true);
+    Got got = fetch_now(rig);
+    EXPECT_EQ(rig.log->rr.size(), 4u);
+    EXPECT_EQ(got.set.policy.state, PolicyFacts::State::Valid);
+    EXPECT_EQ(got.set.guard.state, GuardFacts::State::Checked);
+    EXPECT_TRUE(got.set.guard.mta_sts);
+    EXPECT_TRUE(got.set.guard.dane);
+    EXPECT_EQ(got.set.ttl, 600u);
+  }
+  // Shutdown with the SRV pending: answered once, nothing else asked.
+  Got late;
+  auto log = std::make_shared<DnsLog>();
+  {
+    Rig rig(true, after_srv);
+    log = rig.log;
+    start(*rig.lookup, late);
+  }
+  EXPECT_EQ(late.calls, 1);
+  EXPECT_EQ(late.set.status, Status::Temp);
+  EXPECT_TRUE(log->rr.empty());
+}
+
 // ========================================================= TrustLookup: waiting
 
 TEST(TrustLookup, NotFoundOrFailedSrvIsAnsweredWithoutWaitingForTheOtherParts) {
@@ -1163,6 +1220,7 @@ TEST_F(Gate, AFailedGuardWithAnUnauthenticatedRouteIsADnsFailure) {
   Answer a = judge(routes({kA1}), {}, guard_failed());
   EXPECT_EQ(a.status, Status::Temp);
   EXPECT_EQ(a.failure, Failure::Dns);
+  EXPECT_EQ(a.ttl, 0u) << "a failure is not cacheable";
   EXPECT_TRUE(a.routes.empty());
   EXPECT_TRUE(contains(a.reason, "_mta-sts.example.org TXT: DNS timeout")) << a.reason;
   EXPECT_EQ(cache->stats().guard_refusals, 0u);
