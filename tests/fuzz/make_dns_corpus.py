@@ -4,7 +4,8 @@
 Standard library only.  Builds the answers of the test zone of
 docs/test-vectors.md §2 (`_onion-mx._tcp.multi`, `mail1`, `none`), CNAME
 chains, negative answers with the zone SOA, server errors, invalid targets,
-then truncated and malformed variants of them.  The output is committed; rerun after editing:
+the TXT, MX and TLSA answers of route trust (docs/route-trust.md: policy
+record, MTA-STS, MX hosts, DANE), then truncated and malformed variants.  The output is committed; rerun after editing:
 
     python3 tests/fuzz/make_dns_corpus.py [OUTPUT_DIR]
 
@@ -15,7 +16,7 @@ import os
 import struct
 import sys
 
-T_A, T_CNAME, T_SOA, T_TXT, T_SRV, T_OPT = 1, 5, 6, 16, 33, 41
+T_A, T_CNAME, T_SOA, T_MX, T_TXT, T_SRV, T_OPT, T_TLSA = 1, 5, 6, 15, 16, 33, 41, 52
 C_IN = 1
 F_ANSWER = 0x8180  # QR RD RA, NOERROR
 F_ANSWER_AD = 0x81A0
@@ -158,6 +159,60 @@ def pointer_hops(chain):
     return w.ptr(prev).rr(99, 10).end_rdata()
 
 
+def txt_answer(qname, records, flags=F_ANSWER, ttl=300):
+    """Each record is a list of <character-string>s (RFC 1035 §3.3.14)."""
+    w = Wire().header(flags, an=len(records)).question(qname, T_TXT)
+    for pieces in records:
+        w.ptr(12).rr(T_TXT, ttl)
+        for p in pieces:
+            w.u8(len(p)).raw(p)
+        w.end_rdata()
+    return w
+
+
+def trust_answers(out):
+    """Route trust's queries: the policy TXT, _mta-sts TXT, MX and TLSA."""
+    pq = "_onion-mx._tcp.multi." + ZONE
+    out["txt-policy-among-spf"] = txt_answer(pq, [
+        ["v=spf1 -all"], ["v=ONIONMX1; mode=en", "force; max_age=86400"]], flags=F_ANSWER_AD).bytes()
+    out["txt-two-policies"] = txt_answer(pq, [
+        ["v=ONIONMX1; mode=enforce; max_age=60"], ["v=ONIONMX1; mode=none; max_age=0"]]).bytes()
+    out["txt-empty-strings"] = txt_answer("_mta-sts.multi." + ZONE, [["", "v=STSv1;", "", " id=1"], [""]]).bytes()
+    out["txt-255-byte-string"] = txt_answer(pq, [["v=ONIONMX1; mode=testing; max_age=60; x=" + "a" * 215, "b"]]).bytes()
+    # MTA-STS delegated to a provider through a CNAME (RFC 8461 §8.2).
+    q = "_mta-sts.multi." + ZONE
+    w = Wire().header(F_ANSWER, an=2).question(q, T_TXT)
+    w.ptr(12).rr(T_CNAME, 100)
+    target = len(w.b)
+    w.labels("_mta-sts.provider").ptr(zone_offset(q)).end_rdata()
+    out["txt-mta-sts-cname"] = w.ptr(target).rr(T_TXT, 300).u8(13).raw("v=STSv1; id=9").end_rdata().bytes()
+    w = Wire().header(F_ANSWER, an=1).question(pq, T_TXT)
+    out["txt-string-past-rdata"] = w.ptr(12).rr(T_TXT, 60).u8(5).raw("abc").end_rdata().bytes()
+    w = Wire().header(F_ANSWER, an=1).question(pq, T_TXT)
+    out["txt-empty-rdata"] = w.ptr(12).rr(T_TXT, 60).end_rdata().bytes()
+
+    mq = "multi." + ZONE
+    w = Wire().header(F_ANSWER_AD, an=3).question(mq, T_MX)
+    w.ptr(12).rr(T_MX, 300).u16(20).labels("mx2").ptr(zone_offset(mq)).end_rdata()
+    w.ptr(12).rr(T_MX, 300).u16(10).labels("MX1").ptr(12).end_rdata()
+    w.ptr(12).rr(T_MX, 300).u16(20).name("mx3.example.net").end_rdata()
+    out["mx-secure-compressed"] = w.bytes()
+    w = Wire().header(F_ANSWER, an=1).question(mq, T_MX)
+    out["mx-null"] = w.ptr(12).rr(T_MX, 300).u16(0).u8(0).end_rdata().bytes()
+    w = Wire().header(F_ANSWER, ns=1).question(mq, T_MX)
+    out["mx-nodata-soa"] = w.soa(zone_offset(mq)).bytes()
+    w = Wire().header(F_ANSWER, an=1).question(mq, T_MX)
+    out["mx-rdata-short"] = w.ptr(12).rr(T_MX, 300).u16(10).end_rdata().bytes()
+
+    tq = "_25._tcp.mx1." + ZONE
+    w = Wire().header(F_ANSWER_AD, an=2).question(tq, T_TLSA)
+    for sel in (0, 1):  # DANE-EE(3), SPKI or Cert, SHA2-256 (RFC 7671 §5.1)
+        w.ptr(12).rr(T_TLSA, 300).u8(3).u8(sel).u8(1).raw(bytes(range(32))).end_rdata()
+    out["tlsa-secure"] = w.bytes()
+    w = Wire().header(F_ANSWER_AD | NXDOMAIN, ns=1).question(tq, T_TLSA)
+    out["tlsa-nxdomain-secure"] = w.soa(zone_offset(tq)).bytes()
+
+
 def corpus():
     out = {}
     mq = "_onion-mx._tcp.multi." + ZONE
@@ -224,6 +279,7 @@ def corpus():
     # parse_onion read out of bounds from select_routes.
     out["repro-srv-target-bare-onion-tld"] = srv_answer(mq, [(10, 0, 25, "onion"),
                                                              (10, 0, 25, A1 + ".onion")]).bytes()
+    trust_answers(out)
     return out
 
 

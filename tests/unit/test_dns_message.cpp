@@ -1,5 +1,8 @@
 // test_dns_message.cpp - DNS wire format: query building and the strict
-// answer walker (RFC 1035 §4, RFC 6891 OPT, RFC 2782 SRV RDATA).
+// answer walker (RFC 1035 §4, RFC 6891 OPT, RFC 2782 SRV RDATA, RFC 1035
+// §3.3.9 MX and §3.3.14 TXT RDATA), and what a parsed TXT, MX or TLSA
+// answer means (interpret_rr_answer: the policy record and the downgrade
+// guard, docs/route-trust.md).
 //
 // Answers are assembled byte by byte with the Wire builder below, so every
 // expected value is written in the test, not computed by the code under test.
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "dns/message.hpp"
+#include "dns/srv_answer.hpp"
 
 namespace {
 
@@ -732,6 +736,364 @@ TEST(ParseMalformed, SingleByteCorruptionsNeverCrashAndOnlyEverFailAsBadData) {
       }
     }
   }
+}
+
+// ===================================================== TXT and MX RDATA
+
+// A reply to `qname IN qtype` with `an` answers and `ns` authority RRs.
+Wire reply_to(std::string_view qname, std::uint16_t qtype, std::uint16_t an, std::uint16_t ns = 0,
+              std::uint16_t flags = kFlagsAnswer) {
+  Wire w;
+  w.header(7, flags, 1, an, ns, 0).name(qname).u16(qtype).u16(kClassIn);
+  return w;
+}
+
+// TXT RDATA of `pieces` as <character-string>s, owned by the question.
+Wire& txt_rr(Wire& w, std::initializer_list<std::string_view> pieces, std::uint32_t ttl = 300) {
+  w.ptr(kQname).rr_fields(kTypeTxt, ttl);
+  for (auto p : pieces) w.u8(static_cast<std::uint8_t>(p.size())).raw(p);
+  return w.end_rdata();
+}
+
+TEST(ParseTxt, CharacterStringsAreJoinedWithoutSeparators) {
+  // RFC 7208 §3.3 / RFC 8461 §3.1: a record's strings are concatenated.
+  Wire w = reply_to("_onion-mx._tcp.example.org", kTypeTxt, 2);
+  txt_rr(w, {"v=ONIONMX1; mode=en", "force; max_age=", "86400"});
+  txt_rr(w, {"v=spf1 -all"}, 60);
+  auto m = parse(w);
+  ASSERT_TRUE(m) << m.error().detail;
+  ASSERT_EQ(m->answers.size(), 2u);
+  ASSERT_TRUE(m->answers[0].txt);
+  EXPECT_EQ(*m->answers[0].txt, "v=ONIONMX1; mode=enforce; max_age=86400");
+  EXPECT_EQ(m->answers[0].name, "_onion-mx._tcp.example.org");
+  EXPECT_EQ(m->answers[0].ttl, 300u);
+  ASSERT_TRUE(m->answers[1].txt);
+  EXPECT_EQ(*m->answers[1].txt, "v=spf1 -all");
+  EXPECT_FALSE(m->answers[0].mx);
+  EXPECT_FALSE(m->answers[0].srv);
+}
+
+TEST(ParseTxt, EmptyCharacterStringsAddNothingAndALoneOneIsTheEmptyText) {
+  Wire w = reply_to("_mta-sts.example.org", kTypeTxt, 2);
+  txt_rr(w, {"", "v=STSv1;", "", " id=1", ""});
+  txt_rr(w, {""});
+  auto m = parse(w);
+  ASSERT_TRUE(m) << m.error().detail;
+  ASSERT_TRUE(m->answers[0].txt);
+  EXPECT_EQ(*m->answers[0].txt, "v=STSv1; id=1");
+  ASSERT_TRUE(m->answers[1].txt) << "one empty string is a valid TXT record";
+  EXPECT_EQ(*m->answers[1].txt, "");
+}
+
+TEST(ParseTxt, BytesAreKeptAsTheyAreIncludingCaseAndBinary) {
+  Wire w = reply_to("t.example", kTypeTxt, 1);
+  w.ptr(kQname).rr_fields(kTypeTxt, 1).u8(6).raw({'A', 0x00, 0x01, 0xff, ';', 'B'}).end_rdata();
+  auto m = parse(w);
+  ASSERT_TRUE(m) << m.error().detail;
+  ASSERT_TRUE(m->answers[0].txt);
+  EXPECT_EQ(*m->answers[0].txt, std::string("A\x00\x01\xff;B", 6));
+}
+
+TEST(ParseTxt, A255ByteStringFillsItsLengthByte) {
+  const std::string big(255, 'x');
+  Wire w = reply_to("t.example", kTypeTxt, 1);
+  txt_rr(w, {big, "y"});
+  auto m = parse(w);
+  ASSERT_TRUE(m) << m.error().detail;
+  EXPECT_EQ(*m->answers[0].txt, big + "y");
+}
+
+TEST(ParseTxt, AStringRunningPastRdataIsBadData) {
+  // The length byte claims more than RDLENGTH holds, though the message
+  // goes on (a second RR follows): the string must not read into it.
+  Wire w = reply_to("t.example", kTypeTxt, 2);
+  w.ptr(kQname).rr_fields(kTypeTxt, 60).u8(5).raw("abc").end_rdata();
+  txt_rr(w, {"next record"});
+  EXPECT_TRUE(IsBadData(parse(w)));
+  // The last string of several.
+  Wire w2 = reply_to("t.example", kTypeTxt, 1);
+  w2.ptr(kQname).rr_fields(kTypeTxt, 60).u8(2).raw("ok").u8(1).end_rdata();
+  EXPECT_TRUE(IsBadData(parse(w2)));
+}
+
+TEST(ParseTxt, EmptyRdataIsBadData) {
+  Wire w = reply_to("t.example", kTypeTxt, 1);
+  w.ptr(kQname).rr_fields(kTypeTxt, 60).end_rdata();
+  EXPECT_TRUE(IsBadData(parse(w)));
+}
+
+TEST(ParseTxt, TxtOfAnotherClassIsNotDecoded) {
+  Wire w = reply_to("t.example", kTypeTxt, 1);
+  w.ptr(kQname).rr_fields(kTypeTxt, 60, 3).end_rdata();  // CH, empty RDATA: not read at all
+  auto m = parse(w);
+  ASSERT_TRUE(m) << m.error().detail;
+  EXPECT_FALSE(m->answers[0].txt);
+}
+
+TEST(ParseMx, PreferenceAndCompressedExchangeAreDecoded) {
+  Wire w = reply_to("Example.ORG", kTypeMx, 3);
+  w.ptr(kQname).rr_fields(kTypeMx, 300).u16(10).labels("MX1").ptr(kQname).end_rdata();
+  w.ptr(kQname).rr_fields(kTypeMx, 300).u16(0xfffe).name("mx2.example.net").end_rdata();
+  w.ptr(kQname).rr_fields(kTypeMx, 300).u16(0).u8(0).end_rdata();  // null MX, RFC 7505
+  auto m = parse(w);
+  ASSERT_TRUE(m) << m.error().detail;
+  ASSERT_EQ(m->answers.size(), 3u);
+  ASSERT_TRUE(m->answers[0].mx);
+  EXPECT_EQ(*m->answers[0].mx, "mx1.example.org");
+  EXPECT_EQ(m->answers[0].mx_preference, 10);
+  ASSERT_TRUE(m->answers[1].mx);
+  EXPECT_EQ(*m->answers[1].mx, "mx2.example.net");
+  EXPECT_EQ(m->answers[1].mx_preference, 0xfffe);
+  ASSERT_TRUE(m->answers[2].mx);
+  EXPECT_EQ(*m->answers[2].mx, "");
+  EXPECT_EQ(m->answers[2].mx_preference, 0);
+  EXPECT_FALSE(m->answers[0].txt);
+}
+
+TEST(ParseMx, RdataTooShortForAPreferenceAndANameIsBadData) {
+  for (int n : {0, 1, 2}) {
+    Wire w = reply_to("example.org", kTypeMx, 1);
+    w.ptr(kQname).rr_fields(kTypeMx, 300);
+    for (int i = 0; i < n; ++i) w.u8(0);
+    w.end_rdata();
+    EXPECT_TRUE(IsBadData(parse(w))) << n << " bytes";
+  }
+}
+
+TEST(ParseMx, ExchangeNotEndingAtRdlengthIsBadData) {
+  // RDLENGTH one short: the exchange's last byte, the root label, doubles
+  // as the owner of a second RR, so only the MX check can object.
+  auto short_by_one = [](std::uint16_t type) {
+    Wire w = reply_to("example.org", kTypeMx, 2);
+    w.ptr(kQname).rr_fields(type, 300).u16(10).name("mx1.example.org").end_rdata(-1);
+    w.u16(99).u16(kClassIn).u32(0).u16(0);
+    return w;
+  };
+  ASSERT_TRUE(parse(short_by_one(99))) << "the layout itself parses";
+  EXPECT_TRUE(IsBadData(parse(short_by_one(kTypeMx))));
+  // One byte too long.
+  Wire w2 = reply_to("example.org", kTypeMx, 1);
+  w2.ptr(kQname).rr_fields(kTypeMx, 300).u16(10).name("mx1.example.org").u8(0).end_rdata();
+  EXPECT_TRUE(IsBadData(parse(w2)));
+  // A forward compression pointer in the exchange.
+  Wire w3 = reply_to("example.org", kTypeMx, 1);
+  w3.ptr(kQname).rr_fields(kTypeMx, 300).u16(10);
+  w3.ptr(w3.size() + 2).end_rdata();
+  EXPECT_TRUE(IsBadData(parse(w3)));
+}
+
+// ===================================================== interpret_rr_answer
+
+// A parsed answer, or a test failure.
+Message parsed(const Wire& w) {
+  auto m = parse(w);
+  EXPECT_TRUE(m) << m.error().detail;
+  return m ? std::move(*m) : Message{};
+}
+
+ResourceRecord typed(std::string owner, std::uint16_t type, std::uint32_t ttl) {
+  ResourceRecord rr;
+  rr.name = std::move(owner);
+  rr.type = type;
+  rr.rrclass = kClassIn;
+  rr.ttl = ttl;
+  return rr;
+}
+
+// SOA of `zone` for the authority section of a negative answer.
+ResourceRecord soa_rr(std::string zone, std::uint32_t ttl, std::uint32_t minimum) {
+  ResourceRecord rr = typed(std::move(zone), kTypeSoa, ttl);
+  rr.soa = SoaData{minimum};
+  return rr;
+}
+
+ResourceRecord cname_rr(std::string owner, std::uint32_t ttl, std::string target) {
+  ResourceRecord rr = typed(std::move(owner), kTypeCname, ttl);
+  rr.cname = std::move(target);
+  return rr;
+}
+
+ResourceRecord txt_of(std::string owner, std::uint32_t ttl, std::string text) {
+  ResourceRecord rr = typed(std::move(owner), kTypeTxt, ttl);
+  rr.txt = std::move(text);
+  return rr;
+}
+
+Message question(std::string qname, std::uint16_t qtype, std::uint8_t rcode = kRcodeNoError) {
+  Message m;
+  m.qr = m.rd = m.ra = true;
+  m.rcode = rcode;
+  m.qdcount = 1;
+  m.qname = std::move(qname);
+  m.qtype = qtype;
+  m.qclass = kClassIn;
+  return m;
+}
+
+using RrKind = RrAnswer::Kind;
+
+TEST(RrAnswer, TxtRecordsFromTheWireInWireOrderWithTheirSmallestTtl) {
+  Wire w = reply_to("_onion-mx._tcp.example.org", kTypeTxt, 3, 0, kFlagsAnswer | 0x0020);
+  txt_rr(w, {"v=spf1 -all"}, 600);
+  txt_rr(w, {"v=ONIONMX1; ", "mode=testing; max_age=60"}, 300);
+  w.ptr(kQname).rr_fields(46, 100).raw("signature").end_rdata();  // an RRSIG: not TXT
+  const RrAnswer a = interpret_rr_answer(parsed(w), "_onion-mx._tcp.example.org.", kTypeTxt);
+  ASSERT_EQ(a.kind, RrKind::Records) << a.reason;
+  EXPECT_EQ(a.data,
+            (std::vector<std::string>{"v=spf1 -all", "v=ONIONMX1; mode=testing; max_age=60"}));
+  EXPECT_EQ(a.ttl, 300u) << "the RRSIG's TTL is not the TXT RRset's";
+  EXPECT_TRUE(a.authenticated) << "AD bit";
+  EXPECT_FALSE(a.nxdomain);
+  EXPECT_EQ(a.final_name, "_onion-mx._tcp.example.org");
+  EXPECT_TRUE(a.mx_preference.empty());
+}
+
+TEST(RrAnswer, TlsaRecordsCountOnePerRecordAndOnlyAtTheName) {
+  Message m = question("_25._tcp.mx1.example.org", kTypeTlsa);
+  m.answers = {typed("_25._tcp.mx1.example.org", kTypeTlsa, 300),
+               typed("_25._tcp.mx1.example.org", kTypeTlsa, 200),
+               typed("_25._tcp.mx2.example.org", kTypeTlsa, 10)};
+  const RrAnswer a = interpret_rr_answer(m, "_25._tcp.mx1.example.org", kTypeTlsa);
+  ASSERT_EQ(a.kind, RrKind::Records) << a.reason;
+  EXPECT_EQ(a.data, (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(a.ttl, 200u);
+  EXPECT_FALSE(a.authenticated);
+}
+
+TEST(RrAnswer, MxExchangesAreSortedByPreferenceStablyAmongEquals) {
+  Wire w = reply_to("example.org", kTypeMx, 5);
+  const std::pair<std::uint16_t, const char*> mxs[] = {{20, "mx2.example.org"},
+                                                       {10, "mx1.example.org"},
+                                                       {20, "mx3.example.org"},
+                                                       {0, "mx0.example.org"},
+                                                       {65535, "last.example.net"}};
+  for (const auto& [pref, host] : mxs)
+    w.ptr(kQname).rr_fields(kTypeMx, 300).u16(pref).name(host).end_rdata();
+  const RrAnswer a = interpret_rr_answer(parsed(w), "example.org", kTypeMx);
+  ASSERT_EQ(a.kind, RrKind::Records) << a.reason;
+  EXPECT_EQ(a.data,
+            (std::vector<std::string>{"mx0.example.org", "mx1.example.org", "mx2.example.org",
+                                      "mx3.example.org", "last.example.net"}));
+  EXPECT_EQ(a.mx_preference, (std::vector<std::uint16_t>{0, 10, 20, 20, 65535}));
+}
+
+TEST(RrAnswer, ManyMxOfEqualPreferenceKeepTheirWireOrder) {
+  // Enough records that an unstable sort would reorder equals.
+  Message m = question("example.org", kTypeMx);
+  std::vector<std::string> want10, want20;
+  for (int i = 0; i < 40; ++i) {
+    const std::uint16_t pref = (i * 7) % 3 == 0 ? 10 : 20;
+    ResourceRecord rr = typed("example.org", kTypeMx, 300);
+    rr.mx = "h" + std::to_string(i) + ".example.org";
+    rr.mx_preference = pref;
+    (pref == 10 ? want10 : want20).push_back(*rr.mx);
+    m.answers.push_back(std::move(rr));
+  }
+  const RrAnswer a = interpret_rr_answer(m, "example.org", kTypeMx);
+  ASSERT_EQ(a.kind, RrKind::Records) << a.reason;
+  std::vector<std::string> want = want10;
+  want.insert(want.end(), want20.begin(), want20.end());
+  EXPECT_EQ(a.data, want);
+}
+
+TEST(RrAnswer, NodataCarriesTheRfc2308NegativeTtl) {
+  Message m = question("_mta-sts.example.org", kTypeTxt);
+  m.authority = {soa_rr("example.org", 300, 60)};
+  const RrAnswer a = interpret_rr_answer(m, "_mta-sts.example.org", kTypeTxt);
+  EXPECT_EQ(a.kind, RrKind::NoRecords);
+  EXPECT_FALSE(a.nxdomain);
+  EXPECT_EQ(a.ttl, 60u);
+  EXPECT_TRUE(a.data.empty());
+  EXPECT_NE(a.reason.find("NODATA: no TXT record at _mta-sts.example.org"), std::string::npos)
+      << a.reason;
+
+  // Other types at the name are still NODATA for this one.
+  Message mx = question("example.org", kTypeMx);
+  mx.answers = {txt_of("example.org", 300, "v=spf1 -all")};
+  mx.authority = {soa_rr("example.org", 120, 3600)};
+  const RrAnswer b = interpret_rr_answer(mx, "example.org", kTypeMx);
+  EXPECT_EQ(b.kind, RrKind::NoRecords);
+  EXPECT_EQ(b.ttl, 120u);
+  EXPECT_NE(b.reason.find("no MX record"), std::string::npos) << b.reason;
+}
+
+TEST(RrAnswer, NxdomainIsNoRecordsNamingTheName) {
+  Message m = question("_25._tcp.mx1.example.org", kTypeTlsa, kRcodeNxDomain);
+  m.ad = true;
+  m.authority = {soa_rr("example.org", 900, 300)};
+  const RrAnswer a = interpret_rr_answer(m, "_25._tcp.mx1.example.org", kTypeTlsa);
+  EXPECT_EQ(a.kind, RrKind::NoRecords);
+  EXPECT_TRUE(a.nxdomain);
+  EXPECT_EQ(a.ttl, 300u);
+  EXPECT_TRUE(a.authenticated) << "an authenticated denial";
+  EXPECT_NE(a.reason.find("NXDOMAIN"), std::string::npos) << a.reason;
+  EXPECT_NE(a.reason.find("_25._tcp.mx1.example.org"), std::string::npos) << a.reason;
+
+  m.answers = {typed("_25._tcp.mx1.example.org", kTypeTlsa, 300)};
+  EXPECT_EQ(interpret_rr_answer(m, "_25._tcp.mx1.example.org", kTypeTlsa).kind, RrKind::Failure)
+      << "NXDOMAIN with records is malformed";
+}
+
+TEST(RrAnswer, ACnameChainIsFollowedInsideTheAnswer) {
+  // MTA-STS delegated to a provider (RFC 8461 §8.2).
+  Message m = question("_mta-sts.example.org", kTypeTxt);
+  m.answers = {cname_rr("_mta-sts.example.org", 100, "_mta-sts.provider.net"),
+               txt_of("_mta-sts.provider.net", 300, "v=STSv1; id=9"),
+               txt_of("_mta-sts.example.org", 300, "v=STSv1; id=stale")};
+  const RrAnswer a = interpret_rr_answer(m, "_mta-sts.example.org", kTypeTxt);
+  ASSERT_EQ(a.kind, RrKind::Records) << a.reason;
+  EXPECT_EQ(a.final_name, "_mta-sts.provider.net");
+  EXPECT_EQ(a.data, std::vector<std::string>{"v=STSv1; id=9"}) << "only the chain's end counts";
+  EXPECT_EQ(a.ttl, 100u) << "the CNAME's TTL bounds the set";
+  ASSERT_EQ(a.notes.size(), 1u);
+  EXPECT_NE(a.notes[0].find("_mta-sts.provider.net"), std::string::npos) << a.notes[0];
+
+  // The chain ends without data and without SOA: ask the target.
+  Message follow = question("_mta-sts.example.org", kTypeTxt);
+  follow.answers = {cname_rr("_mta-sts.example.org", 100, "_mta-sts.provider.net")};
+  const RrAnswer f = interpret_rr_answer(follow, "_mta-sts.example.org", kTypeTxt);
+  EXPECT_EQ(f.kind, RrKind::FollowCname);
+  EXPECT_EQ(f.final_name, "_mta-sts.provider.net");
+  // ... with the target zone's SOA: NODATA there.
+  follow.authority = {soa_rr("provider.net", 50, 600)};
+  const RrAnswer n = interpret_rr_answer(follow, "_mta-sts.example.org", kTypeTxt);
+  EXPECT_EQ(n.kind, RrKind::NoRecords);
+  EXPECT_EQ(n.ttl, 50u);
+}
+
+TEST(RrAnswer, AnAnswerToAnotherTypeOrNameIsAFailure) {
+  Message m = question("example.org", kTypeTxt);
+  m.answers = {txt_of("example.org", 300, "v=spf1 -all")};
+  const RrAnswer a = interpret_rr_answer(m, "example.org", kTypeMx);
+  EXPECT_EQ(a.kind, RrKind::Failure);
+  EXPECT_NE(a.reason.find("example.org IN MX"), std::string::npos) << a.reason;
+  EXPECT_TRUE(a.data.empty());
+  EXPECT_EQ(interpret_rr_answer(m, "example.net", kTypeTxt).kind, RrKind::Failure);
+  const RrAnswer t = interpret_rr_answer(m, "example.org", kTypeTlsa);
+  EXPECT_EQ(t.kind, RrKind::Failure);
+  EXPECT_NE(t.reason.find("IN TLSA"), std::string::npos) << t.reason;
+  EXPECT_EQ(interpret_rr_answer(m, "example.org", kTypeTxt).kind, RrKind::Records);
+}
+
+TEST(RrAnswer, ServerErrorsAreFailuresNeverNoRecords) {
+  for (std::uint8_t rc :
+       {kRcodeServFail, kRcodeRefused, kRcodeFormErr, kRcodeNotImp, std::uint8_t{9}}) {
+    for (std::uint16_t t : {kTypeTxt, kTypeMx, kTypeTlsa}) {
+      Message m = question("example.org", t, rc);
+      const RrAnswer a = interpret_rr_answer(m, "example.org", t);
+      EXPECT_EQ(a.kind, RrKind::Failure) << int{rc} << " type " << t;
+      EXPECT_FALSE(a.reason.empty());
+      if (rc == kRcodeServFail) {
+        EXPECT_NE(a.reason.find("SERVFAIL"), std::string::npos) << a.reason;
+      }
+    }
+  }
+  Message tc = question("example.org", kTypeTxt);
+  tc.tc = true;
+  EXPECT_EQ(interpret_rr_answer(tc, "example.org", kTypeTxt).kind, RrKind::Failure);
+  Message notqr = question("example.org", kTypeTxt);
+  notqr.qr = false;
+  EXPECT_EQ(interpret_rr_answer(notqr, "example.org", kTypeTxt).kind, RrKind::Failure);
 }
 
 }  // namespace
