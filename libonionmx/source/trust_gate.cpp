@@ -253,7 +253,8 @@ record::Answer TrustGate::judge(record::RecordSet set, const Query& q,
   if (used_dns_route && cache_ && settings_.policy && pin &&
       facts.state == record::PolicyFacts::State::Absent && facts.authenticated) {
     log(base::LogLevel::Info,
-        "domain " + domain + ": policy record withdrawn (DNSSEC-authenticated denial); pin removed");
+        "domain " + domain +
+            ": policy record withdrawn (DNSSEC-authenticated denial); pin removed");
     explain("policy: no policy record (DNSSEC-authenticated): pin removed");
     cache_->erase_pin(domain);
     pin = nullptr;

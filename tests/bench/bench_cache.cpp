@@ -232,9 +232,9 @@ void run_size(std::size_t n, std::size_t lookups, const std::vector<std::string>
   // entry under an enforce policy with a live pin.
   for (const bool enforce : {false, true}) {
     if (enforce) {
-      const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                   clock().wall().time_since_epoch())
-                                   .count();
+      const std::int64_t now =
+          std::chrono::duration_cast<std::chrono::seconds>(clock().wall().time_since_epoch())
+              .count();
       for (const auto& d : domains) {
         cache::Entry* e = store->find(d);
         e->policy.state = record::PolicyFacts::State::Valid;
@@ -243,8 +243,8 @@ void run_size(std::size_t n, std::size_t lookups, const std::vector<std::string>
         store->put_pin({d, e->records, now + 604800, 604800});
       }
     }
-    auto gate = std::make_shared<source::TrustGate>(store, clock(), nullptr,
-                                                    record::TrustSettings{});
+    auto gate =
+        std::make_shared<source::TrustGate>(store, clock(), nullptr, record::TrustSettings{});
     std::vector<std::unique_ptr<source::Source>> chain;
     chain.push_back(std::make_unique<source::CacheSource>(cached, draw, gate));
     chain.push_back(std::make_unique<source::DnsSource>(cached, draw, gate));
