@@ -106,6 +106,9 @@ void expect_defaults(const Config& c) {
   // UDP receive buffer); configuration.md and examples/onionmx.toml still
   // say 1024 (reported).
   EXPECT_EQ(d.max_in_flight, 128u);
+  EXPECT_TRUE(c.trust.policy);
+  EXPECT_TRUE(c.trust.downgrade_guard);
+  EXPECT_TRUE(c.trust.parallel);
   EXPECT_EQ(c.answer.transport, "smtptor");
   EXPECT_FALSE(c.answer.multi_nexthop);
   EXPECT_EQ(c.answer.opensmtpd_scheme, "smtp+notls");
@@ -294,6 +297,25 @@ TEST(ConfigErrors, CacheLimits) {
   EXPECT_TRUE(RefusedAt("[cache]\nsave_interval = 0\n", 2, "cache.save_interval", "between"));
   EXPECT_TRUE(RefusedAt("[cache]\nprefetch = 1\n", 2, "cache.prefetch", "true or false"));
   EXPECT_TRUE(RefusedAt("[cache]\nstale = 1\n", 2, "cache.stale", "unknown key"));
+}
+
+TEST(ConfigKeys, TrustSection) {
+  auto c = parse_ok("[trust]\npolicy = false\ndowngrade_guard = false\nqueries = \"after-srv\"\n");
+  EXPECT_FALSE(c.trust.policy);
+  EXPECT_FALSE(c.trust.downgrade_guard);
+  EXPECT_FALSE(c.trust.parallel);
+  EXPECT_FALSE(c.trust.any());
+  c = parse_ok("[trust]\nqueries = \"parallel\"\n");
+  EXPECT_TRUE(c.trust.parallel);
+  EXPECT_TRUE(c.trust.any());
+}
+
+TEST(ConfigErrors, TrustSection) {
+  EXPECT_TRUE(RefusedAt("[trust]\nqueries = \"serial\"\n", 2, "trust.queries",
+                        "is not one of: parallel, after-srv"));
+  EXPECT_TRUE(RefusedAt("[trust]\npolicy = \"yes\"\n", 2, "trust.policy", "true or false"));
+  EXPECT_TRUE(RefusedAt("[trust]\nguard = true\n", 2, "trust.guard", "unknown key"));
+  EXPECT_TRUE(RefusedAt("trust = 1\n", 1, "trust", "expected a [section]"));
 }
 
 TEST(ConfigErrors, UnknownSection) {
