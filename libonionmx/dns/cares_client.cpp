@@ -431,22 +431,7 @@ void CaresClient::on_rr_answer(Request& r, const Message& msg) {
 }
 
 void CaresClient::finish_rr(std::uint64_t serial, source::RrSet set) {
-  auto it = requests_.find(serial);
-  if (it == requests_.end()) return;
-  std::unique_ptr<Request> r = std::move(it->second);
-  requests_.erase(it);
-  if (!r->started) queue_.erase(std::remove(queue_.begin(), queue_.end(), serial), queue_.end());
-  if (r->query.explain) {
-    if (set.status == base::Status::Temp)
-      r->explain.push_back("dns: temporary failure: " + set.reason);
-    set.explain = std::move(r->explain);
-  }
-  while (!queue_.empty() && requests_.size() - queue_.size() < cfg_.max_in_flight) {
-    auto next = queue_.front();
-    queue_.pop_front();
-    start(next);
-  }
-  r->rr_done(std::move(set));
+  if (auto r = retire(serial, set.status, set.reason, set.explain)) r->rr_done(std::move(set));
 }
 
 void CaresClient::on_no_records(Request& r, const SrvAnswer& ans) {
@@ -520,24 +505,30 @@ void CaresClient::fail_temp(std::uint64_t serial, std::string reason) {
 }
 
 void CaresClient::finish(std::uint64_t serial, record::RecordSet set) {
+  set.received = clock_.monotonic();
+  if (auto r = retire(serial, set.status, set.reason, set.explain)) r->done(std::move(set));
+}
+
+// Takes a request out, hands its explain lines to the answer and frees its
+// in-flight slot before the callback, which may start more lookups.
+std::unique_ptr<CaresClient::Request> CaresClient::retire(std::uint64_t serial, base::Status status,
+                                                          const std::string& reason,
+                                                          std::vector<std::string>& explain) {
   auto it = requests_.find(serial);
-  if (it == requests_.end()) return;
+  if (it == requests_.end()) return nullptr;
   std::unique_ptr<Request> r = std::move(it->second);
   requests_.erase(it);
   if (!r->started) queue_.erase(std::remove(queue_.begin(), queue_.end(), serial), queue_.end());
-  set.received = clock_.monotonic();
   if (r->query.explain) {
-    if (set.status == base::Status::Temp)
-      r->explain.push_back("dns: temporary failure: " + set.reason);
-    set.explain = std::move(r->explain);
+    if (status == base::Status::Temp) r->explain.push_back("dns: temporary failure: " + reason);
+    explain = std::move(r->explain);
   }
-  // Free a slot before the callback, which may start more lookups.
   while (!queue_.empty() && requests_.size() - queue_.size() < cfg_.max_in_flight) {
     auto next = queue_.front();
     queue_.pop_front();
     start(next);
   }
-  r->done(std::move(set));
+  return r;
 }
 
 // c-ares 1.18 turns EDNS off for the channel's whole life after one

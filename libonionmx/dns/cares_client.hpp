@@ -76,6 +76,8 @@ class CaresClient final : public source::SrvLookup, public source::RrLookup {
   void on_rr_answer(Request& r, const Message& msg);
   void enqueue(std::unique_ptr<Request> req);
   void finish_rr(std::uint64_t serial, source::RrSet set);
+  std::unique_ptr<Request> retire(std::uint64_t serial, base::Status status,
+                                  const std::string& reason, std::vector<std::string>& explain);
   void on_deadline();
   std::uint16_t next_id();
   void finish(std::uint64_t serial, record::RecordSet set);
